@@ -1,0 +1,1 @@
+"""Evaluation suites: data + evaluators + thresholds, run from `kv eval`."""
