@@ -101,3 +101,77 @@ class Precedent:
         d = asdict(self)
         d["numbers"] = list(self.numbers)
         return d
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One checkable fact in an answer text: a figure, amount, percentage, date/period or name."""
+
+    kind: str
+    """One of: "amount", "percentage", "number", "date", "period", "name"."""
+    text: str
+    start: int
+    end: int
+    status: str
+    """"supported" (a precedent or the question states it), "unsupported", or "contradicted"
+    (a precedent on the same subject states a different figure)."""
+    support_ids: tuple[str, ...] = ()
+    """Precedent ids (or "question") that state this fact."""
+    note: str = ""
+    """For contradictions: what the precedent says instead."""
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    findings: tuple[Finding, ...]
+
+    @property
+    def problems(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.status != "supported")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "findings": [asdict(f) | {"support_ids": list(f.support_ids)} for f in self.findings],
+            "problems": len(self.problems),
+        }
+
+
+@dataclass
+class Draft:
+    """A drafted answer with everything needed to trust (or distrust) it."""
+
+    question: str
+    text: str
+    citations: list[str]
+    """Precedent ids cited in the text as [1], [2] … (resolved from the numbered list)."""
+    precedents: list[Precedent]
+    abstained: bool
+    warnings: list[str]
+    model: str
+    provider: str
+    prompt_version: str
+    timings: dict[str, float]
+    """Seconds: "retrieve", "generate", "check", "total", and "first_token" when streamed."""
+    check: CheckReport | None = None
+    omitted_precedents: list[str] = field(default_factory=list)
+    """Ids of retrieved precedents that did not fit the token budget."""
+    draft_id: int | None = None
+    """Row id in the audit log, once logged."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The documented JSON shape of `kv ask --json`."""
+        return {
+            "draft_id": self.draft_id,
+            "question": self.question,
+            "draft": self.text,
+            "abstained": self.abstained,
+            "warnings": list(self.warnings),
+            "citations": list(self.citations),
+            "precedents": [p.to_dict() for p in self.precedents],
+            "omitted_precedents": list(self.omitted_precedents),
+            "model": self.model,
+            "provider": self.provider,
+            "prompt_version": self.prompt_version,
+            "timings": dict(self.timings),
+            "check": self.check.to_dict() if self.check else None,
+        }
