@@ -13,6 +13,8 @@ from typing import Any
 @dataclass(frozen=True)
 class Footnote:
     number: str
+    """As marked in the letter: "3" (page or Word footnote), "3)" or "[3]" (the footnotes of the
+    question document that ministry letters repeat; they can share numbers with the others)."""
     text: str
 
 
@@ -104,11 +106,23 @@ class Precedent:
 
 
 @dataclass(frozen=True)
+class IndexedLetter:
+    """One letter as the store knows it (`kv letters`)."""
+
+    id: str
+    title: str
+    date: str | None
+    items: int
+    ministry: str | None = None
+    source: str | None = None
+
+
+@dataclass(frozen=True)
 class Finding:
     """One checkable fact in an answer text: a figure, amount, percentage, date/period or name."""
 
     kind: str
-    """One of: "amount", "percentage", "number", "date", "period", "name"."""
+    """One of: "amount", "percentage", "number", "date", "period", "name", "commitment"."""
     text: str
     start: int
     end: int
@@ -157,6 +171,12 @@ class Draft:
     """Ids of retrieved precedents that did not fit the token budget."""
     draft_id: int | None = None
     """Row id in the audit log, once logged."""
+    parent_id: int | None = None
+    """Audit id of the draft this one refines or redrafts (chat follow-up, ticked precedents)."""
+    instruction: str | None = None
+    """The follow-up instruction ("korter", "voeg toe dat …") when this draft refines another."""
+    error: str | None = None
+    """Why generation failed (the draft then has precedents but no text)."""
 
     def to_dict(self) -> dict[str, Any]:
         """The documented JSON shape of `kv ask --json`."""
@@ -174,4 +194,7 @@ class Draft:
             "prompt_version": self.prompt_version,
             "timings": dict(self.timings),
             "check": self.check.to_dict() if self.check else None,
+            "parent_id": self.parent_id,
+            "instruction": self.instruction,
+            "error": self.error,
         }
