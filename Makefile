@@ -33,5 +33,9 @@ fmt:
 typecheck:
 	$(BIN)/mypy
 
+EVAL_ARGS ?=
+eval: ## full drafting eval with the bundled local model (hours on 2 cores; EVAL_ARGS="--limit 20" for a fixed subset)
+	$(BIN)/python -m app eval --provider local $(EVAL_ARGS)
+
 clean:
 	rm -rf data .pytest_cache .mypy_cache .ruff_cache

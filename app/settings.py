@@ -67,6 +67,21 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(default=4000, gt=0)
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
 
+    # -- web UI (kv serve) ------------------------------------------------------------------
+    ui_host: str = Field(default="127.0.0.1", description="Address `kv serve` binds to.")
+    ui_port: int = Field(default=7860, gt=0, lt=65536)
+    ui_concurrency: int = Field(
+        default=4, gt=0, description="Requests the UI works on at once (the rest wait in line)."
+    )
+    auth_users: SecretStr | None = Field(
+        default=None,
+        description='Logins for `kv serve`: "user:hash,user2:hash" (hashes from '
+        "`kv hash-password`). Required when binding to a non-local address.",
+    )
+    auth_file: Path | None = Field(
+        default=None, description='File with one "user:hash" line per login (see KV_AUTH_USERS).'
+    )
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

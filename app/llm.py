@@ -1,0 +1,457 @@
+"""The chat-model factory: the bundled local model, or any OpenAI-compatible endpoint.
+
+This is the only module that imports `llama_cpp`, `langchain_openai` and `openai`; the rest of
+the pipeline receives a LangChain `BaseChatModel` and never knows which one it got.
+
+Providers (`KV_PROVIDER` / `--provider`):
+
+* ``local`` (default) - the bundled Qwen2.5-Coder-1.5B GGUF (see `app.model_bundle`) run by
+  llama-cpp-python **in-process**, wrapped in the small `LocalChatModel` below. We chose
+  in-process over `python -m llama_cpp.server` because there is no second process to start,
+  supervise, port-allocate and shut down; the model is in memory once per process; and a
+  `threading.Lock` serialises generation so concurrent users (Gradio handlers) are safe - they
+  queue, and a streaming answer holds the lock until its last token (a plain Lock, not an
+  RLock: an async UI may resume a stream on another worker thread). llama.cpp uses all
+  `KV_LOCAL_THREADS` for one generation, so running two at once would not be faster anyway. A
+  team that needs parallel users runs a real server (vLLM, llama.cpp server) and switches to
+  ``openai`` - the same code path as any hosted endpoint.
+* ``openai`` - `ChatOpenAI` against `KV_OPENAI_BASE_URL` (vLLM, TGI, Ollama, llama.cpp server,
+  Azure OpenAI, OpenAI). Its errors (connection refused, timeouts, HTTP 4xx/5xx, malformed
+  replies) are translated into `ModelError`s whose messages say what to fix.
+* ``extractive`` - no chat model at all (drafts are composed from precedent sentences), so
+  `get_chat_model` raises `ConfigError` for it; callers branch on the provider first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import openai
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    ChatMessage,
+    HumanMessage,
+    SystemMessage,
+)
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_openai import ChatOpenAI
+from pydantic import SecretStr
+
+from app.errors import ConfigError, ModelError
+from app.model_bundle import MODEL_FILENAME, MODEL_SHA256, ensure_model
+from app.settings import Settings
+
+log = logging.getLogger(__name__)
+
+FIX_ENDPOINT = "check KV_OPENAI_BASE_URL or use --provider local/extractive"
+
+
+# -- local: llama.cpp in-process ------------------------------------------------------------------
+
+
+@dataclass
+class _Runtime:
+    llama: Any  # llama_cpp.Llama
+    lock: threading.Lock
+    load_seconds: float
+
+
+_RUNTIMES: dict[tuple[str, int, int], _Runtime] = {}
+_RUNTIMES_LOCK = threading.Lock()
+
+
+def _runtime(model_path: str, n_ctx: int, n_threads: int) -> _Runtime:
+    """The process-wide llama.cpp instance for this file and configuration (loaded once)."""
+    key = (str(Path(model_path).resolve()), n_ctx, n_threads)
+    with _RUNTIMES_LOCK:
+        runtime = _RUNTIMES.get(key)
+        if runtime is None:
+            from llama_cpp import Llama
+
+            start = time.perf_counter()
+            try:
+                # chat_format=None: llama-cpp-python uses the chat template stored in the GGUF.
+                # n_threads_batch (prompt prefill) would default to every core; llama.cpp's
+                # spinning thread barriers collapse when those cores are busy elsewhere (UI,
+                # embeddings), so KV_LOCAL_THREADS bounds both phases.
+                llama = Llama(
+                    model_path=key[0],
+                    n_ctx=n_ctx,
+                    n_threads=n_threads,
+                    n_threads_batch=n_threads,
+                    verbose=False,
+                )
+            except (ValueError, OSError) as exc:
+                raise ModelError(
+                    f"cannot load the local model {key[0]} ({exc}); run `kv model --verify` "
+                    "to check and repair it"
+                ) from exc
+            runtime = _Runtime(llama, threading.Lock(), time.perf_counter() - start)
+            _RUNTIMES[key] = runtime
+            log.info("loaded %s in %.1f s (n_ctx=%d)", key[0], runtime.load_seconds, n_ctx)
+    return runtime
+
+
+def load_local_llama(settings: Settings) -> Any:
+    """The cached `llama_cpp.Llama` behind the local provider (for benchmarks and diagnostics)."""
+    path = ensure_model(settings.data_dir).path
+    return _runtime(str(path), settings.context_tokens, settings.local_threads).llama
+
+
+_ROLES = {SystemMessage: "system", HumanMessage: "user", AIMessage: "assistant"}
+
+
+def _to_llama_messages(messages: list[BaseMessage]) -> list[dict[str, str]]:
+    out = []
+    for message in messages:
+        if isinstance(message, ChatMessage):
+            role = message.role
+        else:
+            role = next((r for cls, r in _ROLES.items() if isinstance(message, cls)), "")
+        if role not in {"system", "user", "assistant"}:
+            raise ModelError(
+                f"the local model cannot take a {type(message).__name__} message; "
+                "send only system, user and assistant messages"
+            )
+        out.append({"role": role, "content": str(message.text)})
+    return out
+
+
+class LocalChatModel(BaseChatModel):
+    """A LangChain chat model over `llama_cpp.Llama.create_chat_completion`, in-process."""
+
+    model_path: str
+    n_ctx: int = 4096
+    n_threads: int = 2
+    temperature: float = 0.1
+    max_tokens: int = 400
+    lock_timeout_s: float = 120.0
+    """How long a request waits for the model while other users' answers are generated."""
+
+    @property
+    def _llm_type(self) -> str:
+        return "llama-cpp-in-process"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model": Path(self.model_path).name, "n_ctx": self.n_ctx}
+
+    def _request(self, messages: list[BaseMessage], stop: list[str] | None, **kwargs: Any) -> dict:
+        return {
+            "messages": _to_llama_messages(messages),
+            "temperature": kwargs.get("temperature", self.temperature),
+            "max_tokens": kwargs.get("max_tokens", self.max_tokens),
+            "stop": stop or [],
+        }
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[Any]:
+        runtime = _runtime(self.model_path, self.n_ctx, self.n_threads)
+        if not runtime.lock.acquire(timeout=self.lock_timeout_s):
+            raise ModelError(
+                f"the local model stayed busy with other requests for {self.lock_timeout_s:.0f} s; "
+                "try again, raise KV_LLM_TIMEOUT_S, or serve a model for several users behind "
+                "KV_OPENAI_BASE_URL"
+            )
+        try:
+            yield runtime.llama
+        except ValueError as exc:  # llama-cpp-python reports context overflow as ValueError
+            raise ModelError(
+                f"the local model refused the request ({exc}); shorten the prompt (lower "
+                "KV_TOP_K) or raise KV_CONTEXT_TOKENS"
+            ) from exc
+        finally:
+            runtime.lock.release()
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        request = self._request(messages, stop, **kwargs)
+        with self._locked() as llama:
+            response = llama.create_chat_completion(**request)
+        choice = response["choices"][0]
+        usage = response.get("usage") or {}
+        message = AIMessage(
+            content=choice["message"].get("content") or "",
+            response_metadata={
+                "finish_reason": choice.get("finish_reason"),
+                "model_name": Path(self.model_path).name,
+            },
+            usage_metadata={
+                "input_tokens": usage.get("prompt_tokens", 0),
+                "output_tokens": usage.get("completion_tokens", 0),
+                "total_tokens": usage.get("total_tokens", 0),
+            },
+        )
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        request = self._request(messages, stop, **kwargs)
+        with self._locked() as llama:
+            for part in llama.create_chat_completion(stream=True, **request):
+                choice = part["choices"][0]
+                text = choice["delta"].get("content") or ""
+                finish = choice.get("finish_reason")
+                if not text and not finish:
+                    continue
+                meta = {"finish_reason": finish, "model_name": Path(self.model_path).name}
+                chunk = ChatGenerationChunk(
+                    message=AIMessageChunk(content=text, response_metadata=meta if finish else {})
+                )
+                if run_manager and text:
+                    run_manager.on_llm_new_token(text, chunk=chunk)
+                yield chunk
+
+
+# -- openai: any OpenAI-compatible endpoint -------------------------------------------------------
+
+
+def _endpoint(url: str | None) -> str:
+    """The URL without user:password, for messages and the audit log."""
+    if not url:
+        return "<unset>"
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return parts._replace(netloc=netloc).geturl()
+
+
+def _reason(exc: BaseException) -> str:
+    seen: BaseException | None = exc
+    while seen is not None:
+        text = str(seen)
+        if isinstance(seen, ConnectionRefusedError) or "Connection refused" in text:
+            return "connection refused"
+        if "Name or service not known" in text or "nodename nor servname" in text:
+            return "unknown host name"
+        seen = seen.__cause__ or seen.__context__
+    return str(exc) or type(exc).__name__
+
+
+@contextlib.contextmanager
+def translate_errors(
+    url: str | None, model: str = "", timeout: float | None = None
+) -> Iterator[None]:
+    """Turn openai/httpx/response-shape errors raised inside the block into `ModelError`s."""
+    where = f"the LLM endpoint at {_endpoint(url)}"
+    try:
+        yield
+    except openai.APITimeoutError as exc:
+        limit = f"within {timeout:g} s" if timeout else "in time"
+        raise ModelError(
+            f"{where} did not answer {limit}; raise KV_LLM_TIMEOUT_S, check the server's load, "
+            "or use --provider local/extractive"
+        ) from exc
+    except openai.APIConnectionError as exc:
+        raise ModelError(f"cannot reach {where} ({_reason(exc)}); {FIX_ENDPOINT}") from exc
+    except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
+        raise ModelError(
+            f"{where} rejected the API key (HTTP {exc.status_code}); set KV_OPENAI_API_KEY"
+        ) from exc
+    except openai.NotFoundError as exc:
+        raise ModelError(
+            f"{where} answered HTTP 404 for model {model!r}; check KV_OPENAI_MODEL and that "
+            "KV_OPENAI_BASE_URL ends in /v1"
+        ) from exc
+    except openai.RateLimitError as exc:
+        raise ModelError(f"{where} is rate-limiting (HTTP 429); wait and try again") from exc
+    except openai.APIStatusError as exc:
+        fix = "check the server's log" if exc.status_code >= 500 else "check the request settings"
+        raise ModelError(
+            f"{where} failed with HTTP {exc.status_code} ({str(exc.body)[:200]}); {fix}, "
+            "or use --provider local/extractive"
+        ) from exc
+    except (openai.APIResponseValidationError, KeyError, TypeError, ValueError) as exc:
+        raise ModelError(
+            f"{where} sent a reply that is not an OpenAI chat completion ({exc}); "
+            f"{FIX_ENDPOINT} (it should end in /v1)"
+        ) from exc
+
+
+_REASONING_MODEL = re.compile(r"^(o\d|gpt-5)")
+
+
+class CompatChatOpenAI(ChatOpenAI):
+    """`ChatOpenAI` that speaks to every OpenAI-compatible server and raises `ModelError`s.
+
+    ChatOpenAI renames `max_tokens` to `max_completion_tokens`, which llama.cpp's server and
+    older vLLM/TGI/Ollama ignore (the answer then runs to the context limit). Only OpenAI's
+    reasoning models require the new name, so every other model gets `max_tokens`.
+    """
+
+    def _get_request_payload(
+        self, input_: Any, *, stop: list[str] | None = None, **kw: Any
+    ) -> dict:
+        payload = super()._get_request_payload(input_, stop=stop, **kw)
+        if "max_completion_tokens" in payload and not _REASONING_MODEL.match(self.model_name):
+            payload["max_tokens"] = payload.pop("max_completion_tokens")
+        return payload
+
+    def _errors(self) -> contextlib.AbstractContextManager[None]:
+        timeout = self.request_timeout if isinstance(self.request_timeout, int | float) else None
+        return translate_errors(self.openai_api_base, self.model_name, timeout)
+
+    def _generate(self, *args: Any, **kwargs: Any) -> ChatResult:
+        with self._errors():
+            return super()._generate(*args, **kwargs)
+
+    def _stream(self, *args: Any, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        with self._errors():
+            empty, finished = True, False
+            try:
+                for chunk in super()._stream(*args, **kwargs):
+                    empty = False
+                    finished = finished or bool((chunk.generation_info or {}).get("finish_reason"))
+                    yield chunk
+            except openai.APIConnectionError as exc:
+                if empty:
+                    raise
+                raise self._broken_off(f"the connection dropped: {exc}") from exc
+            if empty:
+                raise ValueError("an empty stream: no server-sent events")
+            if not finished:  # a clean close mid-answer must not pass for a complete draft
+                raise self._broken_off("the stream ended without a finish reason")
+
+    def _broken_off(self, why: str) -> ModelError:
+        return ModelError(
+            f"the LLM endpoint at {_endpoint(self.openai_api_base)} broke off its answer "
+            f"mid-stream ({why}); try again, check the server's log, or use "
+            "--provider local/extractive"
+        )
+
+    async def _agenerate(self, *args: Any, **kwargs: Any) -> ChatResult:
+        with self._errors():
+            return await super()._agenerate(*args, **kwargs)
+
+    async def _astream(self, *args: Any, **kwargs: Any) -> Any:
+        with self._errors():
+            async for chunk in super()._astream(*args, **kwargs):
+                yield chunk
+
+
+# -- the factory ----------------------------------------------------------------------------------
+
+
+def _provider(settings: Settings, provider: str | None) -> str:
+    chosen = provider or settings.provider
+    if chosen not in {"local", "openai", "extractive"}:
+        raise ConfigError(f"unknown provider {chosen!r}; use local, openai or extractive")
+    return chosen
+
+
+def _require_base_url(settings: Settings) -> str:
+    if not settings.openai_base_url:
+        raise ConfigError(
+            "the openai provider needs KV_OPENAI_BASE_URL (e.g. http://127.0.0.1:8080/v1 for a "
+            "local server, https://api.openai.com/v1 for OpenAI); set it, or use "
+            "--provider local/extractive"
+        )
+    return settings.openai_base_url
+
+
+def _api_key(settings: Settings) -> str:
+    # Local servers want no key, but the OpenAI client refuses to start without one.
+    key = settings.openai_api_key
+    return key.get_secret_value() if key else "not-needed"
+
+
+def get_chat_model(settings: Settings, provider: str | None = None) -> BaseChatModel:
+    """The chat model for `provider` (default: `settings.provider`).
+
+    Raises `ConfigError` for ``extractive`` (it has no chat model) and for a missing
+    `KV_OPENAI_BASE_URL`. ``local`` assembles the bundled model on first use (~5 s) and loads
+    it lazily at the first generation (~3 s).
+    """
+    chosen = _provider(settings, provider)
+    if chosen == "extractive":
+        raise ConfigError(
+            "the extractive provider drafts without a chat model; check the provider before "
+            "asking for one, or use --provider local/openai"
+        )
+    if chosen == "openai":
+        return CompatChatOpenAI(
+            model=settings.openai_model,
+            base_url=_require_base_url(settings),
+            api_key=SecretStr(_api_key(settings)),
+            timeout=settings.llm_timeout_s,
+            max_retries=settings.llm_max_retries,
+            temperature=settings.llm_temperature,
+            max_completion_tokens=settings.max_answer_tokens,
+        )
+    bundle = ensure_model(settings.data_dir)
+    return LocalChatModel(
+        model_path=str(bundle.path),
+        n_ctx=settings.context_tokens,
+        n_threads=settings.local_threads,
+        temperature=settings.llm_temperature,
+        max_tokens=settings.max_answer_tokens,
+        lock_timeout_s=settings.llm_timeout_s,
+    )
+
+
+def model_name(settings: Settings, provider: str | None = None) -> str:
+    """A stable description of the model for the audit log (no secrets)."""
+    chosen = _provider(settings, provider)
+    if chosen == "local":
+        return f"local:{MODEL_FILENAME}@sha256:{MODEL_SHA256[:12]}"
+    if chosen == "openai":
+        return f"openai:{settings.openai_model}@{_endpoint(settings.openai_base_url)}"
+    return "extractive"
+
+
+def model_errors(settings: Settings) -> contextlib.AbstractContextManager[None]:
+    """Wrap any call that reaches the configured endpoint: errors become `ModelError`s."""
+    return translate_errors(settings.openai_base_url, settings.openai_model, settings.llm_timeout_s)
+
+
+def check_endpoint(settings: Settings, provider: str | None = None) -> str:
+    """Fail early with a clear `ModelError` if the chat model cannot be used; else describe it.
+
+    ``openai``: lists the endpoint's models (one quick request, no retries). ``local``: makes
+    sure the bundled model is assembled. ``extractive``: nothing to check.
+    """
+    chosen = _provider(settings, provider)
+    if chosen == "extractive":
+        return "extractive (no chat model)"
+    if chosen == "local":
+        bundle = ensure_model(settings.data_dir)
+        return f"local model {bundle.path} ({bundle.status})"
+    client = openai.OpenAI(
+        base_url=_require_base_url(settings),
+        api_key=_api_key(settings),
+        timeout=min(settings.llm_timeout_s, 10.0),
+        max_retries=0,
+    )
+    with model_errors(settings):
+        served = [m.id for m in client.models.list().data]
+    if settings.openai_model not in served:
+        log.warning(
+            "%s does not list model %r (it serves %s)",
+            _endpoint(settings.openai_base_url),
+            settings.openai_model,
+            served,
+        )
+    return f"{_endpoint(settings.openai_base_url)} serves {', '.join(served) or 'no models'}"

@@ -1,0 +1,401 @@
+"""The web app (Gradio): layout and wiring only. The only module that imports gradio.
+
+Every handler here unpacks component values, calls `app.ui_handlers` (plain Python, the same
+pipeline functions the CLI uses) and turns `KVError`s into `gr.Error` pop-ups, so a failing
+model, an empty question or an unreadable upload shows a clear message while the app goes on.
+Per-user data lives in `gr.State` (one copy per browser tab); the queue lets
+`KV_UI_CONCURRENCY` requests run at once, and the local model serialises itself with a lock.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import logging
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import gradio as gr
+
+from app import ui_handlers as h
+from app.auth import Authenticator
+from app.errors import InputError, KVError
+from app.ui_views import precedent_cards
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+TITLE = "Kamervragen-assistent"
+UPLOAD_TYPES = [".txt", ".md", ".pdf", ".docx", ".jsonl"]
+LETTER_TYPES = [".txt", ".md", ".pdf", ".docx"]
+COLORS = {"tegenstrijdig": "#f4a3a3", "niet onderbouwd": "#ffd68a", "onderbouwd": "#bfe3c6"}
+
+CSS = """
+.gradio-container { max-width: 1500px !important; margin: 0 auto; }
+#kv-header { background: #154273; color: #fff; padding: 14px 20px; border-radius: 6px; }
+#kv-header h1 { margin: 0; font-size: 1.45rem; color: #fff; }
+#kv-header p { margin: 4px 0 0; opacity: .9; font-size: .92rem; color: #fff; }
+#kv-header .kv-model { float: right; font-size: .8rem; opacity: .85; margin-top: 6px;
+                       color: #fff; }
+.kv-card { border: 1px solid #d0d7e2; border-left: 4px solid #154273; border-radius: 6px;
+           padding: 10px 12px; margin-bottom: 10px; background: #fff; font-size: .9rem; }
+.kv-card-unused { border-left-color: #9aa5b5; background: #f7f8fa; }
+.kv-card-head { display: flex; gap: 8px; align-items: baseline; }
+.kv-num { font-weight: 700; color: #154273; white-space: nowrap; }
+.kv-unused { font-weight: 500; color: #6b7686; font-size: .8rem; }
+.kv-title { font-weight: 600; color: #1b1f24; display: -webkit-box; -webkit-line-clamp: 2;
+             -webkit-box-orient: vertical; overflow: hidden; }
+.kv-df table, .kv-df td, .kv-df th, .kv-df textarea, .kv-df span {
+  font-family: var(--font) !important; }
+.kv-table, .kv-table tr, .kv-table th, .kv-table td { border: 0 !important; }
+.kv-table tr { border-bottom: 1px solid #e3e7ee !important; }
+.kv-meta, .kv-score { color: #535f6f; font-size: .82rem; margin-top: 2px; }
+.kv-q { margin-top: 8px; }
+.kv-a { margin-top: 6px; max-height: 14em; overflow-y: auto; white-space: pre-wrap;
+        border-top: 1px dashed #d0d7e2; padding-top: 6px; }
+.kv-empty { color: #6b7686; font-style: italic; padding: 8px 2px; }
+.kv-alert { border-radius: 6px; padding: 10px 14px; margin-bottom: 8px; font-size: .92rem; }
+.kv-alert ul { margin: 6px 0 0 18px; }
+.kv-alert-error { background: #fde8e8; border: 1px solid #d52b1e; color: #7a1010; }
+.kv-alert-warn { background: #fff4d6; border: 1px solid #e0a100; color: #5c4300; }
+.kv-alert-ok { background: #e8f5eb; border: 1px solid #39870c; color: #1e4d08; }
+.kv-audit { color: #6b7686; font-size: .8rem; }
+.kv-table { width: 100%; border-collapse: collapse; font-size: .88rem; }
+.kv-table th, .kv-table td { border-bottom: 1px solid #e3e7ee; padding: 5px 8px;
+                             text-align: left; vertical-align: top; }
+.kv-table tr.kv-contradicted td:first-child { color: #a4161a; font-weight: 600; }
+.kv-table tr.kv-unsupported td:first-child { color: #8a5a00; font-weight: 600; }
+#kv-cards { max-height: 78vh; overflow-y: auto !important; padding-right: 4px; }
+"""
+
+HEADER = """<div id="kv-header"><span class="kv-model">Taalmodel: {model}</span><h1>{title}</h1>
+<p>Concept-antwoorden op Kamervragen, consistent met wat het kabinet eerder antwoordde.
+Elk concept is een voorstel: controleer het altijd voordat het de deur uitgaat.</p></div>"""
+
+
+def _fail(exc: KVError) -> Any:
+    """Unusable input: a warning and nothing changes. Anything else: an error pop-up."""
+    if isinstance(exc, InputError):
+        gr.Warning(str(exc), duration=10, title="Controleer de invoer")
+        return gr.skip()
+    log.warning("ui: %s", exc)
+    raise gr.Error(str(exc), title="Dat lukte niet", print_exception=False) from exc
+
+
+def _errors(fn: Callable[..., T]) -> Callable[..., T | Any]:
+    """Run a handler, translating our errors at the edge (see `_fail`)."""
+
+    @functools.wraps(fn)  # gradio reads the signature (gr.Progress, gr.LikeData parameters)
+    def wrapped(*args: Any, **kwargs: Any) -> T | Any:
+        try:
+            return fn(*args, **kwargs)
+        except KVError as exc:
+            return _fail(exc)
+
+    return wrapped
+
+
+def _streamed(views: Callable[[], Iterator[h.ChatView]], session: h.ChatSession) -> Iterator[Any]:
+    try:
+        for view in views():
+            yield _chat_out(view, session)
+    except KVError as exc:
+        yield _fail(exc)
+
+
+def _chat_out(view: h.ChatView, session: h.ChatSession) -> tuple[Any, ...]:
+    if view.notice:
+        gr.Warning(view.notice, duration=15, title="Let op")
+    if view.partial:  # a streamed token: send only the chat
+        return view.messages, gr.skip(), gr.skip(), gr.skip(), session, gr.skip()
+    ticks = gr.CheckboxGroup(choices=view.choices, value=view.ticked)
+    return view.messages, view.cards, ticks, view.alerts, session, ""
+
+
+def build(svc: h.Services) -> gr.Blocks:
+    """The Blocks app; `launch()` adds theme, css and the queue."""
+    with gr.Blocks(title=TITLE, analytics_enabled=False) as app:
+        gr.HTML(HEADER.format(title=TITLE, model=html.escape(svc.model_label())))
+        with gr.Tabs():
+            with gr.Tab("Vraag beantwoorden", id="chat", elem_id="tab-chat"):
+                _chat_tab(svc)
+            with gr.Tab("Hele brief", id="brief", elem_id="tab-brief"):
+                _letter_tab(svc)
+            with gr.Tab("Consistentiecheck", id="check", elem_id="tab-check"):
+                _check_tab(svc)
+            with gr.Tab("Corpus", id="corpus", elem_id="tab-corpus"):
+                _corpus_tab(svc, app)
+    return app
+
+
+def _chat_tab(svc: h.Services) -> None:
+    session = gr.State(lambda: h.ChatSession())
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3):
+            chat = gr.Chatbot(
+                label="Concept-antwoord",
+                show_label=False,
+                elem_id="kv-chat",
+                height=460,
+                buttons=["copy"],
+                feedback_options=("Like", "Dislike"),
+                placeholder="Stel een Kamervraag. Het concept verschijnt hier, met verwijzingen "
+                "[1], [2] naar de precedenten rechts.",
+            )
+            alerts = gr.HTML(elem_id="kv-alerts")
+            question = gr.Textbox(
+                label="Kamervraag of aanwijzing",
+                elem_id="kv-question",
+                lines=3,
+                max_lines=12,
+                placeholder="Plak de Kamervraag. Na een concept kunt u hier bijsturen: "
+                "'korter', 'formeler', 'voeg toe dat …'.",
+            )
+            with gr.Row():
+                send = gr.Button("Concept opstellen", variant="primary", elem_id="kv-send")
+                new = gr.Button("Nieuwe vraag", variant="secondary", elem_id="kv-new")
+            with gr.Accordion("Beoordeel het laatste concept", open=False):
+                reason = gr.Textbox(label="Toelichting (optioneel)", lines=1, elem_id="kv-reason")
+                with gr.Row():
+                    up = gr.Button("👍 Bruikbaar", size="sm", elem_id="kv-up")
+                    down = gr.Button("👎 Niet bruikbaar", size="sm", elem_id="kv-down")
+                thanks = gr.Markdown(elem_id="kv-thanks")
+        with gr.Column(scale=2):
+            gr.Markdown("### Precedenten\nEerdere antwoorden die bij de vraag gevonden zijn.")
+            ticks = gr.CheckboxGroup(
+                label="Gebruik voor het concept", choices=[], elem_id="kv-ticks"
+            )
+            redo = gr.Button("Opnieuw opstellen", elem_id="kv-redo")
+            cards = gr.HTML(precedent_cards([], {}), elem_id="kv-cards")
+
+    outputs = [chat, cards, ticks, alerts, session, question]
+
+    def ask(message: str, state: h.ChatSession) -> Iterator[Any]:
+        yield from _streamed(lambda: h.ask(message, state, svc), state)
+
+    def again(ticked: list[str], state: h.ChatSession) -> Iterator[Any]:
+        yield from _streamed(lambda: h.redraft(ticked, state, svc), state)
+
+    def reset() -> tuple[Any, ...]:
+        state, view = h.new_conversation()
+        return (*_chat_out(view, state), "")
+
+    def rate(rating: str) -> Callable[[str, h.ChatSession], tuple[str, str]]:
+        @_errors
+        def fn(why: str, state: h.ChatSession) -> tuple[str, str]:
+            return h.feedback(rating, why, state, svc), ""
+
+        return fn
+
+    @_errors
+    def liked(why: str, state: h.ChatSession, data: gr.LikeData) -> tuple[str, str]:
+        if data.liked not in (True, False):  # a like taken back: nothing to record
+            return gr.skip(), gr.skip()
+        index = data.index if isinstance(data.index, int) else data.index[0]
+        rating = "up" if data.liked is True else "down"
+        return h.feedback(rating, why, state, svc, message_index=index), ""
+
+    for trigger in (send.click, question.submit):
+        trigger(ask, [question, session], outputs, show_progress_on=[chat])
+    redo.click(again, [ticks, session], outputs, show_progress_on=[chat])
+    new.click(reset, None, [*outputs, thanks])
+    chat.clear(reset, None, [*outputs, thanks])
+    up.click(rate("up"), [reason, session], [thanks, reason])
+    down.click(rate("down"), [reason, session], [thanks, reason])
+    chat.like(liked, [reason, session], [thanks, reason])
+
+
+def _letter_tab(svc: h.Services) -> None:
+    session = gr.State(lambda: h.LetterSession())
+    gr.Markdown(
+        "Plak een set Kamervragen of upload het bestand (txt, pdf, docx, of jsonl met een "
+        "veld `questions`). Alle vragen worden beantwoord; pas de concepten aan in de tabel en "
+        "download de antwoordbrief als Word-document."
+    )
+    with gr.Row(equal_height=True):
+        pasted = gr.Textbox(
+            label="Vragen (plakken)", lines=7, max_lines=20, elem_id="kv-set-text", scale=3
+        )
+        upload = gr.File(
+            label="Of upload een bestand", file_types=UPLOAD_TYPES, elem_id="kv-set-file", scale=2
+        )
+    picker = gr.Dropdown(
+        label="Vragenset (het bestand bevat er meer)",
+        choices=[],
+        visible=False,
+        elem_id="kv-set-pick",
+    )
+    with gr.Row():
+        read = gr.Button("Vragen inlezen", elem_id="kv-set-read")
+        run = gr.Button("Alle vragen beantwoorden", variant="primary", elem_id="kv-set-run")
+        make = gr.Button("Antwoordbrief maken (.docx)", elem_id="kv-set-docx")
+    table = gr.Dataframe(
+        headers=h.LETTER_HEADERS,
+        datatype=["str", "str", "str", "str"],
+        column_count=4,
+        interactive=True,
+        static_columns=[0, 1, 3],
+        wrap=True,
+        line_breaks=True,
+        column_widths=["6%", "30%", "44%", "20%"],
+        max_height=640,
+        label="Vragen en concept-antwoorden",
+        elem_id="kv-set-table",
+        elem_classes="kv-df",
+    )
+    docx = gr.File(
+        label="Antwoordbrief (Word)", elem_id="kv-set-download", interactive=False, visible=False
+    )
+
+    @_errors
+    def read_fn(text: str, path: str | None, state: h.LetterSession) -> Any:
+        view = h.load_questions(text, path, state, svc)
+        if view.notice:
+            gr.Warning(view.notice, duration=15, title="Let op")
+        picker = gr.Dropdown(choices=view.sets, value=0, visible=len(view.sets) > 1)
+        return view.rows, picker, state, gr.File(value=None, visible=False)
+
+    @_errors
+    def pick_fn(index: int | None, state: h.LetterSession) -> Any:
+        return h.choose_set(index, state), state, gr.File(value=None, visible=False)
+
+    @_errors
+    def run_fn(state: h.LetterSession, progress: gr.Progress = gr.Progress()) -> Any:  # noqa: B008
+        return h.draft_all(state, svc, progress), state
+
+    @_errors
+    def make_fn(rows: Any, state: h.LetterSession) -> Any:
+        values = rows.values.tolist() if hasattr(rows, "values") else list(rows or [])
+        path = h.export_docx(state, values, Path(tempfile.mkdtemp(prefix="kv-brief-")))
+        return gr.File(value=str(path), visible=True)
+
+    # an uploaded file is read as soon as it has arrived; pasted text on the button
+    for trigger in (read.click, upload.upload):
+        trigger(
+            read_fn,
+            [pasted, upload, session],
+            [table, picker, session, docx],
+            show_progress_on=[table],
+        )
+    picker.input(pick_fn, [picker, session], [table, session, docx], show_progress_on=[table])
+    run.click(run_fn, [session], [table, session], show_progress_on=[table])
+    make.click(make_fn, [table, session], [docx], show_progress_on=[docx])
+
+
+def _check_tab(svc: h.Services) -> None:
+    gr.Markdown(
+        "Controleer een antwoord van wie dan ook tegen eerdere antwoorden: cijfers, bedragen, "
+        "data, namen en toezeggingen die niet in een precedent staan worden gemarkeerd."
+    )
+    with gr.Row():
+        question = gr.Textbox(label="Kamervraag", lines=4, elem_id="kv-check-q")
+        answer = gr.Textbox(label="Antwoord om te controleren", lines=8, elem_id="kv-check-a")
+    with gr.Row():
+        go = gr.Button(
+            "Controleren", variant="primary", elem_id="kv-check-go", scale=0, min_width=220
+        )
+    marked = gr.HighlightedText(
+        label="Antwoord met controlepunten",
+        color_map=COLORS,
+        show_legend=True,
+        show_inline_category=False,
+        elem_id="kv-check-marked",
+    )
+    summary = gr.HTML(elem_id="kv-check-summary")
+    with gr.Accordion("Precedenten waartegen is gecontroleerd", open=False):
+        cards = gr.HTML()
+
+    @_errors
+    def check_fn(q: str, a: str) -> tuple[Any, str, str]:
+        view = h.check(q, a, svc)
+        return view.highlights, view.summary, view.cards
+
+    go.click(check_fn, [question, answer], [marked, summary, cards], show_progress_on=[marked])
+
+
+def _corpus_tab(svc: h.Services, app: gr.Blocks) -> None:
+    info = gr.Markdown(elem_id="kv-corpus-info")
+    letters = gr.Dataframe(
+        headers=h.CORPUS_HEADERS,
+        datatype=["str", "str", "number", "str"],
+        column_count=4,
+        interactive=False,
+        wrap=True,
+        column_widths=["58%", "12%", "8%", "22%"],
+        max_height=420,
+        label="Geïndexeerde brieven",
+        elem_id="kv-corpus-table",
+        elem_classes="kv-df",
+    )
+    gr.Markdown("### Brieven toevoegen")
+    files = gr.File(
+        label="Antwoordbrieven (txt, md, pdf, docx)",
+        file_count="multiple",
+        file_types=LETTER_TYPES,
+        elem_id="kv-corpus-files",
+    )
+    with gr.Row():
+        add = gr.Button(
+            "Toevoegen aan corpus",
+            variant="primary",
+            elem_id="kv-corpus-add",
+            scale=0,
+            min_width=280,
+        )
+    done = gr.Markdown()
+    results = gr.Dataframe(
+        headers=h.INGEST_HEADERS,
+        column_count=4,
+        interactive=False,
+        wrap=True,
+        label="Resultaat per bestand",
+        elem_id="kv-corpus-results",
+        elem_classes="kv-df",
+    )
+
+    @_errors
+    def overview() -> tuple[str, list[list[Any]]]:
+        return h.corpus_info(svc), h.corpus_rows(svc)
+
+    @_errors
+    def add_fn(paths: list[str] | None, progress: gr.Progress = gr.Progress()) -> Any:  # noqa: B008
+        rows, message = h.ingest_files(paths or [], svc, progress)
+        return rows, message, h.corpus_info(svc), h.corpus_rows(svc)
+
+    app.load(overview, None, [info, letters])
+    add.click(add_fn, [files], [results, done, info, letters], show_progress_on=[results])
+
+
+def theme() -> gr.themes.Base:
+    return gr.themes.Default(
+        primary_hue=gr.themes.colors.blue,
+        neutral_hue=gr.themes.colors.slate,
+        font=["Segoe UI", "system-ui", "Helvetica Neue", "Arial", "sans-serif"],
+        radius_size=gr.themes.sizes.radius_sm,
+    ).set(
+        button_primary_background_fill="#154273",
+        button_primary_background_fill_hover="#1f5a99",
+        button_primary_text_color="#ffffff",
+    )
+
+
+def serve(svc: h.Services, host: str, port: int, users: dict[str, str]) -> None:
+    """Start the server and block (Ctrl-C stops it)."""
+    app = build(svc)
+    app.queue(default_concurrency_limit=svc.settings.ui_concurrency)
+    app.launch(
+        server_name=host,
+        server_port=port,
+        auth=Authenticator(users) if users else None,
+        auth_message="Log in met uw gebruikersnaam en wachtwoord voor de Kamervragen-assistent.",
+        max_file_size=svc.settings.max_upload_bytes,
+        theme=theme(),
+        css=CSS,
+        footer_links=[],
+        run_history=False,
+        ssr_mode=False,
+        show_error=False,
+        quiet=False,
+    )

