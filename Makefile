@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup test test-fast lint typecheck fmt bench eval clean
+.PHONY: setup test test-fast lint typecheck fmt bench eval stress clean
 
 setup: ## create .venv, install the project with dev tools, Chromium for browser tests
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -32,6 +32,10 @@ fmt:
 
 typecheck:
 	$(BIN)/mypy
+
+stress: ## heavier concurrent-session load test on a real `kv serve` (extractive; ~1-2 min)
+	KV_STRESS_SESSIONS=16 KV_STRESS_REQUESTS=5 $(BIN)/python -m pytest -q -s -m "not slow" \
+	  tests/test_hardening_load.py
 
 EVAL_ARGS ?=
 eval: ## full drafting eval with the bundled local model (hours on 2 cores; EVAL_ARGS="--limit 20" for a fixed subset)

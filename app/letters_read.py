@@ -68,12 +68,21 @@ def _read_pdf(path: Path, data: bytes) -> str:
     return "\f".join(pages)
 
 
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
 def _read_docx(path: Path, data: bytes) -> str:
     import docx  # imported here: only DOCX input needs it
     from docx.oxml import parse_xml
     from docx.oxml.ns import qn
 
     src = str(path)
+    if data.startswith(OLE_MAGIC):  # Word wraps password-protected .docx (and old .doc) in OLE
+        raise ParseError(
+            src,
+            "password-protected or old-format (.doc) Word file; remove the password and "
+            "save it as .docx",
+        )
     try:
         document = docx.Document(str(path))
     except Exception as exc:  # zipfile/KeyError/PackageNotFoundError on damaged files

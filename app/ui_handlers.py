@@ -435,6 +435,10 @@ def ingest_files(
     for n, raw in enumerate(paths):
         path = Path(raw)
         progress(n / len(paths), f"{path.name} ({n + 1} van {len(paths)})")
+        size, limit = path.stat().st_size, svc.settings.max_upload_bytes
+        if size > limit:  # gradio limits uploads too; this also covers other callers
+            rows.append([path.name, "overgeslagen", 0, f"te groot ({size:,} bytes, max {limit:,})"])
+            continue
         result = ingest([path], svc.retriever.store)
         if result.failed:
             rows.append([path.name, "overgeslagen", 0, result.failed[0].reason])

@@ -159,11 +159,18 @@ def load_cases(path: Path, limit: int | None = None) -> list[EvalItem]:
     return out[:limit] if limit is not None else out
 
 
-def eval_store(corpus: Corpus, settings: Settings, progress: Progress | None = None) -> Retriever:
-    """A private embedded index of exactly these letters under KV_DATA_DIR/eval/ (one per
-    embedding model; reused between runs, so only changed letters are embedded again)."""
+def eval_store(
+    corpus: Corpus, settings: Settings, custom: bool = False, progress: Progress | None = None
+) -> Retriever:
+    """A private embedded index of exactly these letters under KV_DATA_DIR/eval/, never the
+    user's own: one per embedding model (and per letter set for `--letters`, so a run on a few
+    letters does not evict the corpus), reused between runs: only changed letters are embedded
+    again."""
     emb = get_embeddings(settings)
     tag = hashlib.sha1(emb.model_id.encode()).hexdigest()[:8]
+    if custom:
+        ids = "\n".join(sorted(lt.id for lt in corpus.letters))
+        tag += "-" + hashlib.sha1(ids.encode()).hexdigest()[:8]
     es = settings.model_copy(
         update={
             "data_dir": Path(settings.data_dir) / "eval" / f"drafting-{tag}",
@@ -335,7 +342,7 @@ def run(
     corpus = load_corpus(paths, s)
     items = corpus_items(corpus, limit) if limit != 0 else []
     items += load_cases(cases_path, case_limit) if cases_path else []
-    retriever = eval_store(corpus, s)
+    retriever = eval_store(corpus, s, custom=bool(paths))
     chat_model = None
     model = "extractive"
     if provider != "extractive":

@@ -207,9 +207,10 @@ def hit_curve(ranks: Sequence[int | None], k_max: int = 10) -> list[float]:
 
 
 def mean(values: Iterable[float | bool | None]) -> float | None:
-    """Mean over the measured values (None = not applicable, left out); None if none."""
+    """Mean over the measured values (None = not applicable, left out); None if none. Rounded to
+    4 decimals, so that 16/32 is 0.5 for the gate and not 0.49999…"""
     vals = [float(v) for v in values if v is not None]
-    return fmean(vals) if vals else None
+    return round(fmean(vals), 4) if vals else None
 
 
 # -- summaries ---------------------------------------------------------------------------------
@@ -264,7 +265,7 @@ def summarise(
         sec["abstain_or_gap_unlinked"] = mean(r["scores"]["abstention_ok"] for r in unlinked)
         sec["errors"] = sum(1 for r in corpus if r["error"])
         sec["seconds_per_draft"] = mean(r["seconds"] for r in corpus)
-        sec |= dict(retrieval or {})
+        sec |= {k: round(v, 4) for k, v in (retrieval or {}).items()}
         ranks = [r["scores"]["rank"] for r in linked]
         sec["hit_curve"] = hit_curve(ranks, k_max) if linked else []
         out["corpus"] = sec

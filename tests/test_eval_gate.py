@@ -2,7 +2,8 @@
 
 The extractive run (`--limit 8` + all cases) takes ~20 s once the eval index exists (building it
 embeds the 312 corpus items once, ~1-5 minutes on 2 shared cores, into data/eval/). The local-model
-run (`--limit 3 --case-limit 3`, answers capped at 160 tokens) is marked slow: ~2-4 minutes.
+run (`--limit 3 --case-limit 2`, 2048-token context, answers capped at 160 tokens; three model
+calls) is marked slow: ~2-5 minutes.
 Both use the repository's data/ folder, like tests/test_llm.py, so the bundled model and the eval
 index are reused between runs. The gate function itself is tested on deliberately bad results.
 """
@@ -28,7 +29,9 @@ from evals.report import compare, format_summary
 from tests.conftest import run_kv
 
 EXTRACTIVE_ARGS = ("--provider", "extractive", "--limit", "8")
-LOCAL_ARGS = ("--provider", "local", "--limit", "3", "--case-limit", "3", "--max-tokens", "160")
+LOCAL_ARGS = ("--provider", "local", "--limit", "3", "--case-limit", "2", "--max-tokens", "160")
+LOCAL_ENV = {"KV_CONTEXT_TOKENS": "2048"}
+"""A 2048-token context halves prompt evaluation, the slow part of a local draft on 2 cores."""
 REPORT_FILES = {
     "results.json",
     "report.md",
@@ -40,8 +43,10 @@ REPORT_FILES = {
 }
 
 
-def _eval(tmp: Path, *args: str) -> tuple[int, dict[str, Any], str]:
-    res = run_kv("eval", *args, "--gate", "--out", str(tmp), timeout=900)
+def _eval(
+    tmp: Path, *args: str, env: dict[str, str] | None = None
+) -> tuple[int, dict[str, Any], str]:
+    res = run_kv("eval", *args, "--gate", "--out", str(tmp), env=env, timeout=900)
     results = (
         json.loads((tmp / "results.json").read_text()) if (tmp / "results.json").exists() else {}
     )
@@ -145,7 +150,7 @@ def test_a_missed_threshold_fails_the_cli(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_local_model_eval_meets_the_gate(tmp_path: Path) -> None:
-    code, results, output = _eval(tmp_path, *LOCAL_ARGS)
+    code, results, output = _eval(tmp_path, *LOCAL_ARGS, env=LOCAL_ENV)
     assert results, output
     print(format_summary([results]))
     assert code == 0, f"gate failed:\n{output}"
