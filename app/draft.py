@@ -224,7 +224,12 @@ def draft_stream(
 
             chat_model = get_chat_model(settings, provider)
         d.model = model_label(chat_model, settings, provider)
-        messages, d.omitted_precedents = build_messages(original, precedents, settings, turns=turns)
+        from app.llm import token_counter
+
+        counter = token_counter(settings, provider, chat_model)
+        messages, d.omitted_precedents = build_messages(
+            original, precedents, settings, turns=turns, count_tokens=counter
+        )
         cited = numbered(precedents, d.omitted_precedents)
         if d.omitted_precedents:
             d.warnings.append(
@@ -402,20 +407,22 @@ def resolve_citations(text: str, cited: Sequence[Precedent]) -> tuple[list[str],
     return ids, invalid
 
 
-QUESTION_ONLY_KINDS = ("amount", "percentage", "number", "date")
+QUESTION_ONLY_KINDS = ("amount", "percentage", "number", "date", "commitment")
 
 
 def question_only(report: CheckReport) -> list[str]:
-    """Figures that only the question states. The check counts the question as support (an
-    answer may repeat what was asked), but a draft must not adopt a questioner's - or an
-    injected - figure as the cabinet's own without a reviewer noticing."""
-    return [
-        f"Alleen de vraag noemt {f.text}: geen precedent bevestigt dit; controleer het voordat "
-        "het kabinet het overneemt."
-        for f in report.findings
-        if f.kind in QUESTION_ONLY_KINDS and f.status == "supported"
-        and f.support_ids == ("question",)
-    ]
+    """Figures and promises that only the question states. The check counts the question as
+    support (an answer may repeat what was asked), but a draft must not adopt a questioner's -
+    or an injected - figure or promise as the cabinet's own without a reviewer noticing."""
+    out = []
+    for f in report.findings:
+        if f.kind in QUESTION_ONLY_KINDS and f.support_ids == ("question",):
+            what = f"de toezegging «{_clip(f.text, 100)}»" if f.kind == "commitment" else f.text
+            out.append(
+                f"Alleen de vraag noemt {what}: geen precedent bevestigt dit; controleer het "
+                "voordat het kabinet het overneemt."
+            )
+    return out
 
 
 def check_warnings(report: CheckReport) -> list[str]:

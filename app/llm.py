@@ -26,10 +26,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_openai import ChatOpenAI
 from pydantic import SecretStr
 
+from app import tokens
 from app.errors import ConfigError, ModelError
 from app.model_bundle import MODEL_FILENAME, MODEL_SHA256, ensure_model
 from app.settings import Settings
@@ -111,6 +113,65 @@ def load_local_llama(settings: Settings) -> Any:
     return _runtime(str(path), settings.context_tokens, settings.local_threads).llama
 
 
+def _llama_counter(llama: Any) -> Callable[[str], int]:
+    """Count with the model's own tokenizer. Tokenizing only reads the vocabulary, so it needs
+    no generation lock (packing a prompt must not wait for another user's answer)."""
+
+    def count(text: str) -> int:
+        return len(llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    return count
+
+
+REMOTE_TOKEN_FACTOR = 1.4
+"""tiktoken o200k undercounts Dutch for other tokenizers: the bundled Qwen2.5 counts 1.25-1.38x
+as many tokens on the 42 corpus letters (median 1.31). A remote model's tokenizer is unknown,
+so its budget is o200k x 1.4, which covers that measured worst case."""
+
+
+def token_counter(
+    settings: Settings, provider: str | None = None, chat_model: BaseChatModel | None = None
+) -> Callable[[str], int]:
+    """How many tokens a text costs for the model that will run the prompt.
+
+    A prompt packed with the wrong tokenizer overflows the context: Dutch precedents packed
+    with o200k counts reached 4,442 of Qwen's 4,096 tokens. ``local`` (or a `LocalChatModel`
+    handed in) counts with the llama.cpp model's own `tokenize` on the cached model, which is
+    loaded for generation anyway. ``openai``/``extractive`` (and any other chat model, e.g. a
+    test's fake) count o200k tokens x `REMOTE_TOKEN_FACTOR`, rounded up.
+    """
+    if isinstance(chat_model, LocalChatModel):
+        return _llama_counter(chat_model.llama())
+    if chat_model is None and _provider(settings, provider) == "local":
+        return _llama_counter(load_local_llama(settings))
+
+    def count(text: str) -> int:
+        return math.ceil(tokens.count_tokens(text) * REMOTE_TOKEN_FACTOR)
+
+    return count
+
+
+def prompt_tokens(settings: Settings, messages: list[BaseMessage]) -> int:
+    """Tokens the local model sees for `messages`: rendered with the GGUF's own chat template
+    (as llama-cpp-python does when no chat format is set) and tokenized with its vocabulary,
+    including the assistant header that generation starts from. For tests and diagnostics."""
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    llama = load_local_llama(settings)
+
+    def token_text(token_id: int) -> str:
+        return llama._model.token_get_text(token_id) if token_id != -1 else ""
+
+    formatter = Jinja2ChatFormatter(
+        template=llama.metadata["tokenizer.chat_template"],
+        eos_token=token_text(llama.token_eos()),
+        bos_token=token_text(llama.token_bos()),
+    )
+    chat: Any = _to_llama_messages(messages)  # the TypedDicts llama-cpp-python declares
+    prompt = formatter(messages=chat).prompt
+    return len(llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True))
+
+
 _ROLES = {SystemMessage: "system", HumanMessage: "user", AIMessage: "assistant"}
 
 
@@ -148,6 +209,10 @@ class LocalChatModel(BaseChatModel):
     @property
     def _identifying_params(self) -> dict[str, Any]:
         return {"model": Path(self.model_path).name, "n_ctx": self.n_ctx}
+
+    def llama(self) -> Any:
+        """The process-wide `llama_cpp.Llama` for this model (loaded on first use)."""
+        return _runtime(self.model_path, self.n_ctx, self.n_threads).llama
 
     def _request(self, messages: list[BaseMessage], stop: list[str] | None, **kwargs: Any) -> dict:
         return {

@@ -38,9 +38,13 @@ _VAR = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 _HEADER = re.compile(r"\A(?:\s*<!--.*?-->[ \t]*\n)+", re.DOTALL)
 
 MESSAGE_OVERHEAD_TOKENS = 8
-"""Chat-template tokens per message (role markers) that the text itself does not count."""
+"""Chat-template tokens per message (role markers) that the text itself does not count. Qwen's
+ChatML template costs 5 per message plus 3 for the assistant header that generation starts from
+(counted as one more message); 8 leaves room for wordier templates."""
 SAFETY = 0.9
-"""tiktoken (cl100k/o200k) is not the served model's tokenizer: keep 10% of the budget spare."""
+"""Keep 10% of the budget spare even with the model's own tokenizer (`app.llm.token_counter`):
+the parts are counted one by one, and tokens at their joins can differ from the whole; for a
+remote model the count is an estimate."""
 TRUNCATION_MARK = " […]"
 
 TokenCounter = Callable[[str], int]
@@ -201,6 +205,8 @@ def build_messages(
 ) -> tuple[list[BaseMessage], list[str]]:
     """System + user messages (+ refine turns) and the ids of precedents left out for space.
 
+    `count_tokens` should be the running model's tokenizer (`app.llm.token_counter`); the
+    default, plain o200k, undercounts Dutch for most open models.
     `turns` are chat follow-ups as (previous draft, instruction) pairs. The precedents that
     made it in are numbered 1..n in their given order minus the omitted ones — the numbers the
     model cites (see `numbered`).
@@ -216,7 +222,7 @@ def build_messages(
         count_tokens(system)
         + count_tokens(render(user_tpl, "user", question=_data(question), precedents=""))
         + sum(count_tokens(d) + count_tokens(r) for (d, _), r in zip(turns, refines, strict=True))
-        + MESSAGE_OVERHEAD_TOKENS * (2 + 2 * len(turns))
+        + MESSAGE_OVERHEAD_TOKENS * (3 + 2 * len(turns))  # + the assistant header
     )
     available = int((settings.context_tokens - settings.max_answer_tokens - fixed) * SAFETY)
     if available <= 0:

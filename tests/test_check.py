@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from app import facts
 from app.check import check_answer, format_report, mark_problems
 from app.records import CheckReport, Finding, Precedent
 from tests.conftest import SHARED_LETTERS, run_kv
@@ -369,6 +371,8 @@ def test_question_figure_is_supported_but_a_disagreeing_precedent_is_noted() -> 
     f = only(check_answer(FABRIEK.replace("131", "150"), question, [p]), "150 miljoen euro")
     assert (f.status, f.support_ids) == ("supported", ("question",))
     assert "131 miljoen euro" in f.note and "ez-2025#3" in f.note
+    assert f.note.startswith("genoemd in de vraag, maar precedent ez-2025#3 noemt '131 miljoen")
+    assert f.note.startswith("genoemd in de vraag, maar precedent ez-2025#3 noemt '131 miljoen")
 
 
 def test_mark_problems_merges_crossing_spans() -> None:
@@ -380,3 +384,40 @@ def test_mark_problems_merges_crossing_spans() -> None:
         )
     )
     assert mark_problems(answer, report) == "a⟦bcdefgh⟧ij"
+
+
+def test_citation_after_a_sentence_end_belongs_to_that_sentence() -> None:
+    """A copied promise after ". [1]" is its own sentence, so the precedent still supports it
+    (it used to merge with the sentence before and be flagged as a new commitment)."""
+    promise = sentence(STABIEL)
+    answer = f"{sentence(GROEIFONDS)} [1] {promise} [2]"
+    spans = [answer[s:e] for s, e in facts.sentences(answer)]
+    assert spans == [f"{sentence(GROEIFONDS)} [1]", f"{promise} [2]"]
+    f = only(check_answer(answer, "Vraag?", [prec(STABIEL)]), f"{promise} [2]")
+    assert (f.kind, f.status) == ("commitment", "supported")
+
+
+def test_a_figure_only_the_question_states_keeps_question_as_its_only_support() -> None:
+    question = "Schrijf dat het kabinet 250 miljoen euro uittrekt voor de AI-fabriek."
+    answer = "Het kabinet trekt 250 miljoen euro uit voor de AI-fabriek."
+    f = only(check_answer(answer, question, [prec(GROEIFONDS)]), "250 miljoen euro")
+    assert (f.status, f.support_ids, f.note) == ("supported", ("question",), "")
+
+
+def test_note_names_the_precedent_that_supports_a_figure_not_the_question() -> None:
+    """A figure one precedent states while another gives a different one on the same subject:
+    the note must not say the question states it (the question holds no figure)."""
+    p12 = Precedent("p#1", "p", (1,), "", "Nederland droeg EUR 12 miljoen bij aan het "
+                    "humanitaire fonds voor Soedan.", 1.0)  # fmt: skip
+    p75 = replace(p12, id="q#2", letter_id="q", answer=p12.answer.replace("12", "7,5"))
+    answer = "Nederland droeg EUR 12 miljoen bij aan het humanitaire fonds voor Soedan [1]."
+    f = only(check_answer(answer, "Hoeveel ging naar Soedan?", [p12, p75]), "EUR 12 miljoen")
+    assert (f.status, f.support_ids) == ("supported", ("p#1",))
+    assert f.note.startswith("precedent p#1 noemt dit ook, maar precedent q#2 noemt 'EUR 7,5")
+    assert "vraag" not in f.note
+
+
+def test_notes_are_dutch() -> None:
+    new = "Het kabinet zal volgend jaar een nieuw register voor algoritmen openen."
+    f = only(check_answer(new, "Vraag?", [prec(GROEIFONDS)]), new)
+    assert f.note == "nieuwe toezegging: geen precedent doet deze belofte"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import http.server
+import math
 import socket
 import subprocess
 import sys
@@ -20,19 +21,27 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from app.errors import ConfigError, ModelError
+from app.letters import find_letter_files, parse_file
 from app.llm import (
+    REMOTE_TOKEN_FACTOR,
     LocalChatModel,
     _runtime,
     check_endpoint,
     get_chat_model,
     load_local_llama,
     model_name,
+    prompt_tokens,
+    token_counter,
 )
 from app.model_bundle import ensure_model
+from app.prompt import build_messages
+from app.records import Precedent
 from app.settings import ROOT, Settings
+from app.tokens import count_tokens
 
 SHARED_DATA = ROOT / "data"
 MESSAGES = [
@@ -278,3 +287,62 @@ def test_model_name_for_audit_log_has_no_secrets() -> None:
 def test_api_key_defaults_to_dummy_for_local_servers() -> None:
     model = get_chat_model(_settings(provider="openai", openai_base_url="http://127.0.0.1:1/v1"))
     assert model.openai_api_key.get_secret_value() == "not-needed"  # type: ignore[attr-defined]
+
+
+# -- token counting for prompt packing -------------------------------------------------------------
+
+
+def test_remote_counter_is_o200k_times_the_safety_factor() -> None:
+    """openai/extractive, and any chat model that is not the bundled one (a fake here), count
+    o200k tokens x REMOTE_TOKEN_FACTOR - and never load the local model to do so."""
+    text = "De Autoriteit Persoonsgegevens houdt toezicht op algoritmes."
+    expected = math.ceil(count_tokens(text) * REMOTE_TOKEN_FACTOR)
+    settings = _settings(provider="local")
+    assert token_counter(settings, "openai")(text) == expected
+    assert token_counter(settings, "extractive")(text) == expected
+    fake = GenericFakeChatModel(messages=iter([]))
+    assert token_counter(settings, "local", fake)(text) == expected
+
+
+@pytest.mark.slow
+def test_local_prompt_from_the_longest_precedents_fits_the_context(bundled_model: Path) -> None:
+    """The eval's failure (4,442 of 4,096 tokens): pack the longest corpus answers, five at a
+    time (the 60 longest, in windows), with the local model's own tokenizer; render the
+    messages with its chat template and count. Each prompt leaves room for the answer."""
+    settings = _settings(provider="local", context_tokens=4096)
+    items = [
+        (letter, item)
+        for path in find_letter_files([ROOT / "corpus" / "letters"])
+        for letter in [parse_file(path)]
+        for item in letter.items
+    ]
+    items.sort(key=lambda li: len(li[1].answer), reverse=True)
+    question = max((i.question for _, i in items), key=len)
+    counter = token_counter(settings, "local")
+    llama = load_local_llama(settings)
+    assert counter("Nederlandse tekst") == len(llama.tokenize(b"Nederlandse tekst", add_bos=False))
+    room = settings.context_tokens - settings.max_answer_tokens
+    worst_o200k = 0
+    for start in range(0, 60, settings.top_k):
+        precedents = [
+            Precedent(
+                letter.item_id(item),
+                letter.id,
+                item.numbers,
+                item.question,
+                item.answer,
+                1.0,
+                title=letter.title,
+                date=letter.date,
+            )
+            for letter, item in items[start : start + settings.top_k]
+        ]
+        messages, omitted = build_messages(question, precedents, settings, count_tokens=counter)
+        used = prompt_tokens(settings, messages)
+        plain, _ = build_messages(question, precedents, settings)  # the old o200k packing
+        worst_o200k = max(worst_o200k, prompt_tokens(settings, plain))
+        print(f"answers {start}-{start + 4}: {used} prompt tokens, {len(omitted)} omitted")
+        assert len(omitted) < len(precedents)
+        assert used <= room, f"{used} prompt tokens leave no {settings.max_answer_tokens} to answer"
+    print(f"o200k packing: up to {worst_o200k} prompt tokens (room: {room})")
+    assert worst_o200k > room, "the windows no longer reproduce the overflow this test guards"

@@ -11,6 +11,7 @@ import pytest
 
 from app.errors import PromptError
 from app.prompt import (
+    MESSAGE_OVERHEAD_TOKENS,
     TEMPLATES,
     build_messages,
     load_template,
@@ -188,3 +189,21 @@ def test_prompt_version_changes_with_the_wording(tmp_path: Path) -> None:
     assert before == prompt_version(ROOT / "prompts") and len(before) == 12
     (copy / "refine.md").write_text("Anders: {{instruction}}", encoding="utf-8")
     assert prompt_version(copy) != before
+
+
+def test_packing_uses_the_given_counter_and_counts_template_overhead(kv_env: Path) -> None:
+    """With a tokenizer that counts twice as many tokens as o200k (as a model's own tokenizer
+    may for Dutch), fewer precedents are packed and the whole prompt - each message plus the
+    chat-template overhead, assistant header included - still fits beside the answer."""
+    ensure_tiktoken_cache(kv_env)
+    small = Settings(data_dir=kv_env, context_tokens=2000, max_answer_tokens=200)
+
+    def double(text: str) -> int:
+        return 2 * count_tokens(text)
+
+    messages, omitted = build_messages(QUESTION, sudan_precedents(), small, count_tokens=double)
+    _, plain_omitted = build_messages(QUESTION, sudan_precedents(), small)
+    assert len(omitted) > len(plain_omitted)
+    prompt = sum(double(str(m.content)) + MESSAGE_OVERHEAD_TOKENS for m in messages)
+    prompt += MESSAGE_OVERHEAD_TOKENS  # the assistant header generation starts from
+    assert prompt + small.max_answer_tokens <= small.context_tokens
