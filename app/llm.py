@@ -24,6 +24,7 @@ Providers (`KV_PROVIDER` / `--provider`):
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import math
@@ -103,8 +104,20 @@ def _runtime(model_path: str, n_ctx: int, n_threads: int) -> _Runtime:
                 ) from exc
             runtime = _Runtime(llama, threading.Lock(), time.perf_counter() - start)
             _RUNTIMES[key] = runtime
+            if len(_RUNTIMES) == 1:
+                # Free the models before interpreter shutdown: llama-cpp-python's __del__ at
+                # exit otherwise runs after its C library handle is gone and prints a traceback.
+                atexit.register(_close_runtimes)
             log.info("loaded %s in %.1f s (n_ctx=%d)", key[0], runtime.load_seconds, n_ctx)
     return runtime
+
+
+def _close_runtimes() -> None:
+    with _RUNTIMES_LOCK:
+        for runtime in _RUNTIMES.values():
+            with contextlib.suppress(Exception):
+                runtime.llama.close()
+        _RUNTIMES.clear()
 
 
 def load_local_llama(settings: Settings) -> Any:
