@@ -222,17 +222,7 @@ def score(item: EvalItem, d: Draft, retrieved: list[str]) -> dict[str, Any]:
         s["must_not_ok"] = (
             not any(m.states(d.text, f) for f in item.must_not) if (item.must_not) else None
         )
-        keys = (
-            "abstention_ok",
-            "retrieval_hit",
-            "must_ok",
-            "must_not_ok",
-            "commitment_free",
-            "citations_valid",
-            "dutch",
-            "voice_ok",
-        )
-        checks = [s[k] for k in keys]
+        checks = [s[k] for k in m.CASE_CHECKS]
         s["passed"] = not d.error and all(c is not False for c in checks)
     return s
 

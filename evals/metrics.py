@@ -233,8 +233,7 @@ CORPUS_METRICS = (
     "formal_subject",
     "commitment_free",
 )
-CASE_METRICS = (
-    "passed",
+CASE_CHECKS = (
     "abstention_ok",
     "retrieval_hit",
     "must_ok",
@@ -244,6 +243,8 @@ CASE_METRICS = (
     "dutch",
     "voice_ok",
 )
+"""The per-case checks; a case passes when it drafted without error and none of these failed."""
+CASE_METRICS = ("passed", *CASE_CHECKS)
 
 
 def summarise(

@@ -28,6 +28,7 @@ from typing import Any
 
 from app.retrieve import Retriever
 from app.settings import ROOT, Settings
+from tests.conftest import free_port
 
 LETTERS = ROOT / "corpus" / "letters"
 DOGS = "jenv-2024Z11889-politiehonden"
@@ -98,12 +99,6 @@ class Tally:
         """Print the summary past pytest's output capture (it shows in every run's output)."""
         with capsys.disabled():
             print(f"\n{self.line()}")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def completion(text: str) -> dict[str, Any]:

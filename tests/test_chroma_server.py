@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import time
 import urllib.request
@@ -15,23 +14,17 @@ import pytest
 from app.ingest import ingest
 from app.retrieve import Retriever, has_precedent
 from app.settings import ROOT, get_settings
-from tests.conftest import SHARED_LETTERS
+from tests.conftest import SHARED_LETTERS, free_port, stop_process
 
 CHROMA = ROOT / ".venv" / "bin" / "chroma"
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     if not CHROMA.exists():
         pytest.fail(f"{CHROMA} is missing: run `make setup`")
-    port = _free_port()
+    port = free_port()
     path = tmp_path_factory.mktemp("chroma-server")
     log = (path / "server.log").open("wb")
     proc = subprocess.Popen(
@@ -56,11 +49,7 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
             time.sleep(0.3)
         yield port
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc, timeout=20)
         log.close()
 
 
@@ -95,7 +84,7 @@ def test_unreachable_server_names_the_fix(tmp_path: Path, monkeypatch: pytest.Mo
     from app.errors import StoreError
 
     monkeypatch.setenv("KV_CHROMA_HOST", "127.0.0.1")
-    monkeypatch.setenv("KV_CHROMA_PORT", str(_free_port()))
+    monkeypatch.setenv("KV_CHROMA_PORT", str(free_port()))
     monkeypatch.setenv("KV_DATA_DIR", str(tmp_path / "data"))
     get_settings.cache_clear()
     try:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import http.server
 import math
-import socket
 import subprocess
 import sys
 import threading
@@ -42,6 +41,7 @@ from app.prompt import build_messages
 from app.records import Precedent
 from app.settings import ROOT, Settings
 from app.tokens import count_tokens
+from tests.conftest import free_port, stop_process
 
 SHARED_DATA = ROOT / "data"
 MESSAGES = [
@@ -59,12 +59,6 @@ def bundled_model() -> Path:
 def _settings(**overrides: Any) -> Settings:
     base: dict[str, Any] = {"data_dir": SHARED_DATA, "context_tokens": 2048, "local_threads": 2}
     return Settings(_env_file=None, **(base | overrides))  # type: ignore[call-arg]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # -- (a) local provider: the real bundled model in-process --------------------------------------
@@ -134,7 +128,7 @@ def test_local_context_overflow_gives_model_error(bundled_model: Path) -> None:
 
 @pytest.fixture(scope="module")
 def llama_server(bundled_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path_factory.mktemp("llama_server") / "server.log"
     with log_path.open("w") as log:  # a file, not a pipe: a full pipe would stall the server
         proc = subprocess.Popen(
@@ -159,12 +153,7 @@ def llama_server(bundled_model: Path, tmp_path_factory: pytest.TempPathFactory) 
                 time.sleep(0.3)
         yield base
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, timeout=15)
 
 
 @pytest.mark.slow
@@ -195,7 +184,7 @@ def test_check_endpoint_lists_served_models(llama_server: str) -> None:
 
 
 def test_closed_port_gives_model_error_with_fix() -> None:
-    url = f"http://127.0.0.1:{_free_port()}/v1"  # nothing listens there any more
+    url = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there any more
     settings = _settings(provider="openai", openai_base_url=url, llm_max_retries=0, llm_timeout_s=5)
     model = get_chat_model(settings)
     for call in (lambda: model.invoke(MESSAGES), lambda: list(model.stream(MESSAGES))):

