@@ -9,6 +9,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 setup: ## create .venv, install the project with dev tools, Chromium for browser tests
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade "pip>=24"
+	bash scripts/install_llama_cpp.sh $(BIN)/python
 	$(BIN)/pip install -e ".[dev]"
 	@command -v chromium >/dev/null || { echo "installing Debian chromium for browser tests"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \

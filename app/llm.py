@@ -212,6 +212,8 @@ class LocalChatModel(BaseChatModel):
     n_threads: int = 2
     temperature: float = 0.1
     max_tokens: int = 400
+    repeat_penalty: float = 1.1
+    frequency_penalty: float = 0.0
     lock_timeout_s: float = 120.0
     """How long a request waits for the model while other users' answers are generated."""
 
@@ -232,6 +234,8 @@ class LocalChatModel(BaseChatModel):
             "messages": _to_llama_messages(messages),
             "temperature": kwargs.get("temperature", self.temperature),
             "max_tokens": kwargs.get("max_tokens", self.max_tokens),
+            "repeat_penalty": kwargs.get("repeat_penalty", self.repeat_penalty),
+            "frequency_penalty": kwargs.get("frequency_penalty", self.frequency_penalty),
             "stop": stop or [],
         }
 
@@ -486,6 +490,8 @@ def get_chat_model(settings: Settings, provider: str | None = None) -> BaseChatM
         n_threads=settings.local_threads,
         temperature=settings.llm_temperature,
         max_tokens=settings.max_answer_tokens,
+        repeat_penalty=settings.llm_repeat_penalty,
+        frequency_penalty=settings.llm_frequency_penalty,
         lock_timeout_s=settings.llm_timeout_s,
     )
 

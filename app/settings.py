@@ -57,6 +57,15 @@ class Settings(BaseSettings):
     llm_max_retries: int = Field(default=2, ge=0)
     llm_temperature: float = Field(default=0.1, ge=0, le=2)
     max_answer_tokens: int = Field(default=400, gt=0)
+    llm_repeat_penalty: float = Field(
+        default=1.1,
+        ge=1.0,
+        le=2.0,
+        description="Local model: llama.cpp repeat penalty (1.0 = off); stops degenerate loops.",
+    )
+    llm_frequency_penalty: float = Field(
+        default=0.0, ge=-2.0, le=2.0, description="OpenAI-style frequency penalty (all models)."
+    )
     context_tokens: int = Field(default=4096, gt=512, description="Context window of the model.")
     local_threads: int = Field(default=2, gt=0)
 
