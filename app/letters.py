@@ -8,7 +8,8 @@ Three layouts are recognised (see ../shared/docs/official-sources.md §3):
   per block ("De leden van de D66-fractie …", then "Deze leden"/"Zij"), numbers lost at page
   breaks inferred from the sequence.
 Questions answered together ("Vraag 4 en 5", or "Vraag 3" … "Antwoord op vraag 3 en 8")
-become ONE item with all their numbers. Reading and cleaning live in `app.letters_text`.
+become ONE item with all their numbers. Reading and metadata live in `app.letters_read`,
+cleaning in `app.letters_text`, the committee-report blocks in `app.letters_committee`.
 """
 
 from __future__ import annotations
@@ -19,15 +20,16 @@ import logging
 import re
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.errors import ParseError
+from app.letters_committee import BARE_NUM, COMMITTEE_ANSWER, Block, committee_blocks, fractie_in
 from app.letters_read import (
     letter_date,
     letter_id,
     letter_ministry,
     letter_references,
+    letter_signatory,
     letter_title,
     read_source,
     split_header,
@@ -41,6 +43,7 @@ from app.letters_text import (
     mark_refs,
     normalize,
     to_pages,
+    undouble,
     word_counts,
     wrap_width,
 )
@@ -54,23 +57,6 @@ _VRAAG = re.compile(rf"^Vra(?:ag|gen)\s+({_NUMS})[a-z]?\s*:?$")
 _ANTWOORD = re.compile(
     rf"^Antwoord(?:en)?(?:\s+(?:op\s+)?(?:de\s+)?vra(?:ag|gen))?(?:\s+({_NUMS})[a-z]?)?\s*:?$"
 )
-_BARE_NUM = re.compile(r"^(\d{1,3})\.?$")
-_COMMITTEE_ANSWER = re.compile(r"^(?:Antwoord|Reactie)(?: (?:van het )?kabinet)?\s*:?$")
-_SECTION = re.compile(r"^(?:Vragen en opmerkingen|Inbreng) (?:van|vanuit) de leden van de .+")
-_ROMAN = re.compile(r"^(?:I|II|III|IV|V)\.?\s+[A-Z]")
-_OPENER = re.compile(
-    r"^(?:De leden van de\b|Deze leden\b|Zij\b|(?:Ook|Tevens|Voorts|Verder|Tot slot)\b[^.?]*"
-    r"\b(?:deze leden|zij)\b)"
-)
-_FRACTIE = re.compile(r"leden van de (?:fractie van (?:de |het )?(\w[\w-]*)|(\w[\w-]*?)-fractie)")
-
-
-@dataclass
-class _Block:
-    kind: str  # "q" or "a"
-    nums: set[int]
-    lines: list[str] = field(default_factory=list)
-    fractie: str | None = None
 
 
 # ------------------------------------------------------------------------------ public API
@@ -127,7 +113,7 @@ def parse_questions(
 # ------------------------------------------------------------------------------ pipeline
 def _parse(text: str, source: str, *, pdf: bool, questions_only: bool = False) -> Letter:
     meta, body = split_header(text)
-    body = normalize(body)
+    body = undouble(normalize(body))
     if not body.strip():
         raise ParseError(source, "no text after the metadata header")
     pages = to_pages(body)
@@ -143,7 +129,7 @@ def _parse(text: str, source: str, *, pdf: bool, questions_only: bool = False) -
         flat, notes, bare_lines=layout not in ("committee-report", "questions")
     ).split("\n")
     if layout == "committee-report" or (layout == "questions" and not _has_vraag(lines)):
-        preamble, blocks = _committee_blocks(lines, numbered_inline=layout == "questions")
+        preamble, blocks = committee_blocks(lines, numbered_inline=layout == "questions")
     else:
         preamble, blocks = _vraag_blocks(lines)
     if not blocks:
@@ -157,16 +143,18 @@ def _parse(text: str, source: str, *, pdf: bool, questions_only: bool = False) -
     if questions_only:
         items = [QAItem(it.numbers, it.question, "", it.fractie, it.footnotes) for it in items]
     head = " ".join(ln for ln in preamble if ln != PAGE)
+    cover = join_lines(preamble, width, words, midline=midline).replace("\n\n", " ")
     ident = letter_id(meta, body, source, text)
     return Letter(
         id=ident,
-        title=letter_title(head, meta, source),
+        title=letter_title(head, meta, source, cover),
         source=source,
         layout=layout,
         items=tuple(items),
         ministry=letter_ministry(preamble, head),
         date=letter_date(head),
-        references=letter_references(meta, head, ident),
+        references=letter_references(meta, head, ident, body),
+        signatory=letter_signatory(preamble, head),
     )
 
 
@@ -184,8 +172,8 @@ def _detect_layout(lines: list[str], body: str, questions_only: bool) -> str | N
         on_vraag = sum(1 for ln in lines if re.match(r"^Antwoord(en)? op vra", ln))
         ah = "Aanhangsel van de Handelingen" in body[:1500] or "ISSN 0921" in body
         return "aanhangsel" if ah or plain > on_vraag else "ministry-letter"
-    answers = sum(1 for ln in lines if _COMMITTEE_ANSWER.match(ln))
-    numbers = sum(1 for ln in lines if _BARE_NUM.match(ln))
+    answers = sum(1 for ln in lines if COMMITTEE_ANSWER.match(ln))
+    numbers = sum(1 for ln in lines if BARE_NUM.match(ln))
     return "committee-report" if answers and numbers else None
 
 
@@ -198,19 +186,19 @@ def _nums(spec: str) -> set[int]:
     return out
 
 
-def _vraag_blocks(lines: list[str]) -> tuple[list[str], list[_Block]]:
+def _vraag_blocks(lines: list[str]) -> tuple[list[str], list[Block]]:
     """Layouts (a) and (b): "Vraag N" / "Antwoord [op vraag] N" headings."""
     preamble: list[str] = []
-    blocks: list[_Block] = []
+    blocks: list[Block] = []
     pending: set[int] = set()
     for ln in lines:
         if m := _VRAAG.match(ln):
-            blocks.append(_Block("q", _nums(m[1])))
+            blocks.append(Block("q", _nums(m[1])))
             pending |= blocks[-1].nums
         elif (m := _ANTWOORD.match(ln)) and blocks:
             nums = _nums(m[1]) if m[1] else (pending or set(blocks[-1].nums))
             _recover_question(blocks, nums)
-            blocks.append(_Block("a", nums))
+            blocks.append(Block("a", nums))
             pending = set()
         elif blocks:
             blocks[-1].lines.append(ln)
@@ -219,7 +207,7 @@ def _vraag_blocks(lines: list[str]) -> tuple[list[str], list[_Block]]:
     return preamble, blocks
 
 
-def _recover_question(blocks: list[_Block], nums: set[int]) -> None:
+def _recover_question(blocks: list[Block], nums: set[int]) -> None:
     """A "Vraag N" heading lost in a page-break gap: the text after the page break in the
     previous answer, up to a "?", is the rest of question N."""
     asked = {n for b in blocks if b.kind == "q" for n in b.nums}
@@ -233,7 +221,7 @@ def _recover_question(blocks: list[_Block], nums: set[int]) -> None:
     tail = prev.lines[cut:]
     if any("?" in ln for ln in tail):
         del prev.lines[cut:]
-        blocks.append(_Block("q", set(nums), tail))
+        blocks.append(Block("q", set(nums), tail))
         log.debug("question %s recovered from text after a page break", sorted(nums))
 
 
@@ -241,64 +229,8 @@ def _last_text(lines: list[str]) -> str:
     return next((ln for ln in reversed(lines) if ln and ln != PAGE), "")
 
 
-def _committee_blocks(
-    lines: list[str], *, numbered_inline: bool = False
-) -> tuple[list[str], list[_Block]]:
-    """Layout (c): bare number lines, "Antwoord" headings, fractie carried forward. With
-    `numbered_inline` (incoming questions) "3. Tekst" lines also start question 3."""
-    preamble: list[str] = []
-    blocks: list[_Block] = []
-    fractie: str | None = None
-    last_n = 0
-    prev = ""
-    for i, ln in enumerate(lines):
-        inline = re.match(r"^(\d{1,3})[.)]\s+(\S.*)$", ln) if numbered_inline else None
-        number = inline or _BARE_NUM.match(ln)
-        if _SECTION.match(ln):
-            fractie = _fractie_in(ln) or fractie
-            if blocks:
-                blocks.append(_Block("x", set()))
-        elif _ROMAN.match(ln) and blocks:
-            pass
-        elif number and last_n < int(number[1]) <= last_n + 5:
-            last_n = int(number[1])
-            blocks.append(_Block("q", {last_n}, [inline[2]] if inline else [], fractie))
-        elif _COMMITTEE_ANSWER.match(ln) and blocks and blocks[-1].kind == "q":
-            blocks.append(_Block("a", set(blocks[-1].nums)))
-        elif (
-            blocks
-            and blocks[-1].kind in "ax"
-            and _OPENER.match(ln)
-            and (prev == PAGE or not prev or re.search(r"[.!?:]$", prev) or blocks[-1].kind == "x")
-            and _asks(lines[i:])
-        ):
-            last_n += 1
-            blocks.append(_Block("q", {last_n}, [ln], fractie))
-            log.debug("question number %d inferred from the sequence", last_n)
-        elif blocks and blocks[-1].kind != "x":
-            blocks[-1].lines.append(ln)
-        elif not blocks:
-            preamble.append(ln)
-        prev = ln
-    return preamble, [b for b in blocks if b.kind != "x"]
-
-
-def _asks(lines: list[str]) -> bool:
-    for ln in lines:
-        if "?" in ln:
-            return True
-        if _COMMITTEE_ANSWER.match(ln) or _BARE_NUM.match(ln) or _SECTION.match(ln):
-            return False
-    return False
-
-
-def _fractie_in(text: str) -> str | None:
-    m = _FRACTIE.search(text)
-    return (m[1] or m[2]) if m else None
-
-
 def _build_items(
-    blocks: list[_Block],
+    blocks: list[Block],
     notes: dict[str, str],
     width: float | None,
     words: Counter[str],
@@ -317,7 +249,7 @@ def _build_items(
         first = min(b.nums)
         for n in b.nums:
             parent[find(n)] = find(first)
-    groups: dict[int, list[_Block]] = {}
+    groups: dict[int, list[Block]] = {}
     for b in blocks:
         groups.setdefault(find(min(b.nums)), []).append(b)
     items = []
@@ -332,7 +264,7 @@ def _build_items(
             t for b in members if b.kind == "a" if (t := _text(b, width, words, midline))
         )
         if committee:
-            fractie = _fractie_in(q) or next((b.fractie for b in members if b.fractie), fractie)
+            fractie = fractie_in(q) or next((b.fractie for b in members if b.fractie), fractie)
         keys = list(dict.fromkeys(SENTINEL.findall(q + "\n" + a)))
         footnotes = tuple(Footnote(k, notes[k]) for k in keys if k in notes)
         items.append(
@@ -341,8 +273,8 @@ def _build_items(
     return items
 
 
-def _text(block: _Block, width: float | None, words: Counter[str], midline: bool) -> str:
-    lines = [ln for ln in block.lines if not _BARE_NUM.match(ln)]  # stray page numbers
+def _text(block: Block, width: float | None, words: Counter[str], midline: bool) -> str:
+    lines = [ln for ln in block.lines if not BARE_NUM.match(ln)]  # stray page numbers
     return join_lines(lines, width, words, midline=midline)
 
 

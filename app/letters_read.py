@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from pathlib import Path
 
 from app.errors import ParseError
@@ -155,8 +156,15 @@ def letter_id(meta: dict[str, str], body: str, source: str, text: str) -> str:
     return "text-" + hashlib.sha1(text.encode()).hexdigest()[:10]
 
 
-def letter_title(head: str, meta: dict[str, str], source: str) -> str:
-    """The "Vragen van … over …" sentence, the Onderwerp/Betreft line, or the bijlage title."""
+_COVER_TITLE = re.compile(
+    r"Hierbij \w+ ik u de (antwoorden (?:op|van) de vragen .+?)\s*(?:\(|\.(?=\s+[A-Z]|\s*$))"
+)
+
+
+def letter_title(head: str, meta: dict[str, str], source: str, cover: str = "") -> str:
+    """The "Vragen van … over …" sentence, the Onderwerp/Betreft line, the bijlage title, or
+    the cover letter's "Hierbij zend ik u de antwoorden op de vragen van … over …" (`cover` is
+    the cover text with its lines joined and line-break hyphens undone)."""
     for pattern in (
         r"(Vragen van (?:het lid|de leden) .+?)\s*\((?:ingezonden|ontvangen)",
         r"(?:Onderwerp|Betreft)\s+(.+?)(?=\s+(?:Directoraat|Directie|Ons kenmerk|Datum|Uw )|$)",
@@ -164,7 +172,39 @@ def letter_title(head: str, meta: dict[str, str], source: str) -> str:
     ):
         if m := re.search(pattern, head):
             return re.sub(r"\s+", " ", m[1]).strip()[:300]
+    if m := _COVER_TITLE.search(cover):
+        title = re.sub(r"\s+", " ", m[1]).strip()
+        if title.count(")") > title.count("("):  # "… voor Digitale Zaken) over …": a typo
+            title = re.sub(r"\)(?=[^()]*$)", "", title.replace(") ", " ", 1)).strip()
+        return (title[0].upper() + title[1:])[:300]
     return meta.get("TITLE") or Path(source).stem
+
+
+_SIGNER = re.compile(r"^(?:[A-Z]\.)+ ?[\w’' .-]+$|^[A-Z][a-zà-ÿ]+(?: [a-z]+)*(?: [A-Z][\w’'-]+)+$")
+_SIGNER_ROLE = re.compile(r"^(?:De |de )?(?:Minister|minister|Staatssecretaris|staatssecretaris) "
+                          r"(?:van|voor) .+?,?$")  # fmt: skip
+
+
+def letter_signatory(preamble: list[str], head: str) -> str | None:
+    """Who signed: the name under (or above) the "Minister van …" line of the cover letter, or
+    the name in "Antwoord van Minister Adriaansens (…)"."""
+    if m := re.search(r"Antwoord van (?:de )?(?:Minister|Staatssecretaris) ([^()]+?)\s*\(", head):
+        return _cedilla(m[1].strip())
+    lines = [ln.strip() for ln in preamble]
+    for i, ln in enumerate(lines):
+        if not _SIGNER_ROLE.match(ln):
+            continue
+        after = next((x for x in lines[i + 1 :] if x), "")
+        before = next((x for x in reversed(lines[:i]) if x), "")
+        for cand in (after, before):
+            if len(cand) <= 40 and _SIGNER.match(cand) and not _SIGNER_ROLE.match(cand):
+                return _cedilla(cand)
+    return None
+
+
+def _cedilla(name: str) -> str:
+    """PDF text spells "ş" as "s¸" (a spacing cedilla): "Yes¸ilgöz" → "Yeşilgöz"."""
+    return unicodedata.normalize("NFC", re.sub(r"(?<=\w)\u00b8", "\u0327", name))
 
 
 def letter_ministry(preamble: list[str], head: str) -> str | None:
@@ -193,14 +233,21 @@ def letter_date(head: str) -> str | None:
     return f"{int(m[3]):04d}-{month:02d}-{int(m[1]):02d}"
 
 
-def letter_references(meta: dict[str, str], text: str, own_id: str) -> tuple[str, ...]:
-    """Publication ids, zaak/document numbers and kenmerken in the header and cover text."""
+_KENMERK_IN_HEADER = r"(?m)^\s*Ons kenmerk\s*\n(?:\s*\n)*\s*([A-Z]{2,8}\s?/\s?\d{5,})\s*$"
+
+
+def letter_references(
+    meta: dict[str, str], text: str, own_id: str, letterhead: str = ""
+) -> tuple[str, ...]:
+    """Publication ids, zaak/document numbers and kenmerken in the header and cover text, and
+    the "Ons kenmerk" of a page header anywhere in `letterhead` (the letter's full text)."""
     text = " ".join(meta.values()) + "\n" + text
     refs = [own_id] if _PUB_ID.fullmatch(own_id) else []
     refs += _PUB_ID.findall(text)
     refs += re.findall(r"\b\d{4}[ZD]\d{5}\b", text)
     refs += [re.sub(r"\s*/\s*", " / ", k) for k in re.findall(r"\b[A-Z]{2,8}\s?/\s?\d{5,}\b", text)]
     refs += [k for k in re.findall(r"(?:Ons|Uw) kenmerk\s+([\w./-]*\d[\w./-]*)", text)]
+    refs += [re.sub(r"\s*/\s*", " / ", k) for k in re.findall(_KENMERK_IN_HEADER, letterhead)]
     for y1, y2, nr in re.findall(
         r"Zie ook Aanhangsel Handelingen, vergaderjaar\s*(\d{4})\s*[–-]\s*(\d{4}),\s*nr\.\s*(\d+)",
         text,

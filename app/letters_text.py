@@ -40,6 +40,7 @@ _LETTERHEAD = re.compile(
     r"^(?:Directoraat-[Gg]eneraal\b.*|Directie\b.*|Ons kenmerk\b.*|Uw kenmerk\b.*|Datum\b.*"
     r"|Onze referentie\b.*|Kenmerk\b.*|[A-Z]{2,8}\s?/\s?\d{5,}|\d{1,2} [a-z]+ \d{4})$"
 )
+_CITATION = re.compile(r"^(?:Kamerstuk(?:ken)?|Handelingen|Aanhangsel)\b.*\bnr\. ?\d+\.?$")
 _NOTE_START = re.compile(r"^(\d{1,3})(\s*)(\S.*)$")
 _VOWEL_CLASH = {"aa", "ae", "ai", "au", "ee", "ei", "eu", "ii", "oe", "oi", "oo", "ou", "ui"}
 _KEEP_PREFIXES = {"niet", "oud", "ex", "non", "vice"}
@@ -69,11 +70,40 @@ def normalize(text: str) -> str:
     return text
 
 
+def undouble(text: str) -> str:
+    """Text extracted with an empty line after every line (≥ 90% of ≥ 20 text lines; other
+    text is returned unchanged) → one line per line. There a line of only spaces is a paragraph
+    break, a text line right after another one with a leading space starts a new page, and a
+    line ending in "- " ("beroeps- sectorspecifieke") is joined to the next: not hyphenation."""
+    lines = text.split("\n")
+    texty = [i for i, ln in enumerate(lines[:-1]) if ln.strip()]
+    if len(texty) < 20 or sum(1 for i in texty if lines[i + 1] == "") < 0.9 * len(texty):
+        return text
+    out: list[str] = []
+    glue = False
+    for i, ln in enumerate(lines):
+        if not ln:
+            continue
+        if not ln.strip():
+            out.append("")
+            glue = False
+            continue
+        if i and lines[i - 1].strip() and ln.startswith(" "):
+            out.append(PAGE)
+        if glue:
+            out[-1 if out[-1] != PAGE else -2] += " " + ln.strip()
+        else:
+            out.append(ln)
+        glue = bool(re.search(r"\w- +$", ln))
+    return "\n".join(out)
+
+
 def to_pages(text: str) -> list[list[str]]:
     """Lines per page, with footers and committee page-header blocks removed."""
     text = _FOOTER_INLINE.sub("\n" + PAGE + "\n", text)
     lines = [ln.strip() for ln in text.split("\n")]
     out: list[str] = []
+    dg_name = False  # a bare "Directoraat-generaal" header line: its name is on the next line
     for ln in lines:
         if _FOOTER_LINE.match(ln):
             out.append(PAGE)
@@ -81,7 +111,8 @@ def to_pages(text: str) -> list[list[str]]:
             while out and (_LETTERHEAD.match(out[-1]) or not out[-1]):
                 out.pop()
             out.append(PAGE + "HDR")
-        elif out and out[-1] == PAGE + "HDR" and _LETTERHEAD.match(ln):
+        elif out and out[-1] == PAGE + "HDR" and (not ln or dg_name or _LETTERHEAD.match(ln)):
+            dg_name = ln == "Directoraat-generaal" or (dg_name and not ln)
             continue
         else:
             out.append(ln)
@@ -190,12 +221,23 @@ def _page_notes(page: list[str], expect: int) -> tuple[list[str], list[tuple[str
                 found.append((mm[1], mm[3]))
                 nxt = int(mm[1]) + 1
             elif line and found:
-                n, t = found[-1]
-                found[-1] = (n, join_lines([t, line], None, midline=False))
+                k = _url_owner(found, line)
+                n, t = found[k]
+                found[k] = (n, join_lines([t, line], None, midline=False))
         if sum(1 for x in page[i:] if x) > 4 * len(found) + 2:
             continue  # too much text for a footnote block: body text that starts with a number
         return page[:i], found
     return page, []
+
+
+def _url_owner(found: list[tuple[str, str]], line: str) -> int:
+    """Index of the footnote a continuation line belongs to: the last one, except that a bare
+    URL after a parliamentary-paper citation ("Kamerstukken II 2024/2025, 36574, nr. 3", which
+    carries no URL) belongs to the nearest earlier footnote without a URL (a web page's title)."""
+    last = len(found) - 1
+    if not re.fullmatch(r"https?://\S+", line) or not _CITATION.match(found[last][1]):
+        return last
+    return next((k for k in range(last - 1, -1, -1) if "://" not in found[k][1]), last)
 
 
 def mark_refs(text: str, notes: dict[str, str], *, bare_lines: bool) -> str:

@@ -53,6 +53,8 @@ class Letter:
     """ISO date (YYYY-MM-DD) where the letter states one."""
     references: tuple[str, ...] = ()
     """Zaak numbers ("2025Z19883"), kenmerken ("DGED / 103922863"), publication ids."""
+    signatory: str | None = None
+    """Who signed the letter ("Vincent Karremans"), where the letter names them."""
 
     def item_id(self, item: QAItem) -> str:
         return f"{self.id}#{item.label}"
