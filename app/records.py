@@ -152,6 +152,63 @@ class CheckReport:
         }
 
 
+@dataclass(frozen=True)
+class PartCoverage:
+    """One part of a (bundled) Kamervraag and how the draft answers it.
+
+    A committee question often asks several things ("Hoeveel …? Is dit genoeg …? Voor welke
+    …?"); every part is either answered with citations or marked as a gap for the directorate.
+    """
+
+    part: str
+    """The question sentence (as the questioner wrote it)."""
+    citations: tuple[str, ...] = ()
+    """Precedent ids the draft cites for this part (empty when it is a gap)."""
+    gap: str | None = None
+    """The `[INPUT NODIG: …]` marker the draft carries instead, when no precedent answers it."""
+
+    @property
+    def answered(self) -> bool:
+        return bool(self.citations) and self.gap is None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "part": self.part,
+            "citations": list(self.citations),
+            "gap": self.gap,
+            "answered": self.answered,
+        }
+
+
+ORIGINS = ("reused", "adapted", "new")
+"""Where a draft sentence comes from: verbatim from its cited precedent, close to it, or new."""
+
+
+@dataclass(frozen=True)
+class SentenceProvenance:
+    """Where one sentence of a draft comes from, so a coordinator sees new text at a glance."""
+
+    sentence: str
+    """The sentence as it stands in the draft (with its citation markers)."""
+    origin: str
+    """One of `ORIGINS`: "reused" (verbatim from the cited precedent's answer), "adapted"
+    (most of its words are in one precedent sentence) or "new" (written for this draft, or a
+    gap marker)."""
+    precedent_id: str | None = None
+    """The precedent the sentence cites (the first citation), or None for an uncited one."""
+    verified: bool = False
+    """True when the cited precedent's *answer* holds the sentence (reused) or a sentence close
+    to it (adapted); False for a citation that points at a precedent which does not say it."""
+    similarity: float = 0.0
+    """Share of the sentence's content words found in the closest sentence of the cited
+    precedent's answer (0..1)."""
+    source: str | None = None
+    """The closest precedent sentence it was measured against (for the UI and the .docx)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 @dataclass
 class Draft:
     """A drafted answer with everything needed to trust (or distrust) it."""
@@ -179,6 +236,14 @@ class Draft:
     """The follow-up instruction ("korter", "voeg toe dat …") when this draft refines another."""
     error: str | None = None
     """Why generation failed (the draft then has precedents but no text)."""
+    coverage: list[PartCoverage] = field(default_factory=list)
+    """Per question part: the precedents cited for it, or the gap left open (see PartCoverage)."""
+    provenance: list[SentenceProvenance] = field(default_factory=list)
+    """Per draft sentence: reused / adapted / new, its cited precedent and whether the citation
+    was verified against that precedent's answer text."""
+    omitted_evidence: list[str] = field(default_factory=list)
+    """Evidence left out of the prompt: "<precedent id>: <n> zinnen" per precedent whose answer
+    sentences were not selected (they did not answer any part of the question)."""
 
     def to_dict(self) -> dict[str, Any]:
         """The documented JSON shape of `kv ask --json`."""
@@ -199,4 +264,7 @@ class Draft:
             "parent_id": self.parent_id,
             "instruction": self.instruction,
             "error": self.error,
+            "coverage": [c.to_dict() for c in self.coverage],
+            "provenance": [p.to_dict() for p in self.provenance],
+            "omitted_evidence": list(self.omitted_evidence),
         }
