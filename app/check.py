@@ -232,9 +232,13 @@ def _keys(f: Fact, as_evidence: bool = False) -> list[tuple[object, ...]]:
 
 
 def check_answer(answer: str, question: str, precedents: Sequence[Precedent]) -> CheckReport:
-    """Every checkable fact in `answer`, each marked supported / unsupported / contradicted."""
+    """Every checkable fact in `answer`, each marked supported / unsupported / contradicted, and
+    the premise warnings on `question` (`app.premise`: a figure a precedent contradicts)."""
+    from app.premise import premise_warnings  # app.premise builds on this module's rules
+
+    premises = tuple(premise_warnings(question, precedents))
     if not answer.strip():
-        return CheckReport(())
+        return CheckReport((), premises)
     sources = [_Source.build("question", question)]
     sources += [_Source.build(p.id, p.question, p.answer) for p in precedents]
     sents = facts.sentences(answer)
@@ -276,7 +280,7 @@ def check_answer(answer: str, question: str, precedents: Sequence[Precedent]) ->
         len(findings),
         sum(f.status != "supported" for f in findings),
     )
-    return CheckReport(tuple(findings))
+    return CheckReport(tuple(findings), premises)
 
 
 def _acronym_definitions(answer: str, names: list[Fact]) -> dict[str, str]:
@@ -318,6 +322,9 @@ def format_report(report: CheckReport, answer: str) -> str:
     lines = [f"Consistency check: {len(report.findings)} findings, {len(problems)} problem(s)."]
     if not report.findings:
         lines.append("Nothing to check: no figures, dates, names or commitments found.")
+    if report.premises:
+        lines += ["", "QUESTION PREMISE (a precedent contradicts the question)"]
+        lines += [f"  {w}" for w in report.premises]
     lines += ["", "PROBLEMS"] if problems else []
     for f in problems:
         where = f"(chars {f.start}-{f.end})"

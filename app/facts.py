@@ -57,6 +57,8 @@ paragraaf hoofdstuk pagina blz p vergaderjaar issn motie ii gravenhage""")
 _YEAR_PREP = wordset("""
 in tot vanaf sinds per eind begin medio voor na uit van jaar najaar voorjaar
 zomer winter herfst halverwege rond t/m""")
+YEAR_PREP = _YEAR_PREP
+"""Words before a bare number that make it a year ("na 2027"); `app.premise` shows them."""
 
 _NUM = r"[0-9]{1,3}(?:\.[0-9]{3})+(?:,[0-9]+)?|[0-9]+(?:[.,][0-9]+)?"
 _YEAR = r"(?:19|20)[0-9]{2}"
@@ -69,7 +71,8 @@ _NUMDATE_RE = re.compile(
 )
 _PERIOD_RE = re.compile(
     rf"(?:(?i:tussen|van|vanaf|in de periode)\s+)?(?<![\w.,])(?P<y1>{_YEAR})(?:\s*[-–—/]\s*"
-    rf"(?P<y2>{_YEAR}|[0-9]{{2}})|\s+(?:tot en met|t/m|tot|en)\s+(?P<y3>{_YEAR}))(?![\w%.,])"
+    rf"(?P<y2>{_YEAR}|[0-9]{{2}})|\s+(?:tot en met|t/m|tot|en)\s+(?P<y3>{_YEAR}))"
+    r"(?![\w%]|[.,][0-9])"  # a sentence's full stop may follow: "… voor de jaren 2024-2026."
 )
 _NUMBER_RE = re.compile(
     rf"(?<![\w.,/])(?:(?P<num>{_NUM})|(?P<word>(?i:{'|'.join(_WORDNUMS)})))(?![\w])"
@@ -155,6 +158,11 @@ def sentences(text: str) -> list[tuple[int, int]]:
 def _prev_word(text: str, start: int) -> str:
     m = _PREV_WORD_RE.search(text[max(0, start - 30) : start])
     return m.group(1).lower() if m else ""
+
+
+def prev_word(text: str, start: int) -> str:
+    """The word before `start`, lower-cased ("na" before "2027")."""
+    return _prev_word(text, start)
 
 
 @dataclass
@@ -332,3 +340,24 @@ def commitments(text: str) -> list[Fact]:
         for s, e in sentences(text)
         if _COMMIT_RE.search(text, s, e) and not _SIGNPOST_RE.search(text, s, e)
     ]
+
+
+_ORDINALS = {"eerste": 1, "tweede": 2, "derde": 3, "vierde": 4, "1e": 1, "2e": 2, "3e": 3, "4e": 4}
+_PART_RE = re.compile(
+    r"(?i:\b(?P<ord>eerste|tweede|derde|vierde|[1-4]e)\s+(?P<part>kwartaal|helft)\b)"
+    r"|\b(?P<q>Q[1-4])\b"
+)
+
+
+def year_parts(text: str) -> list[Fact]:
+    """Quarters and halves of a year ("het derde kwartaal", "Q3", "de eerste helft"): kind
+    "quarter" or "half", value = which one. Not in `figures` (the check does not ask support for
+    them); `app.premise` compares them. A year after them is a separate period figure."""
+    out = []
+    for m in _PART_RE.finditer(text):
+        if m["q"]:
+            out.append(Fact("quarter", m.start(), m.end(), m[0], value=float(m["q"][1])))
+        elif m["part"].lower() == "kwartaal" or _ORDINALS[m["ord"].lower()] <= 2:
+            kind = "quarter" if m["part"].lower() == "kwartaal" else "half"
+            out.append(Fact(kind, m.start(), m.end(), m[0], value=_ORDINALS[m["ord"].lower()]))
+    return out

@@ -140,6 +140,10 @@ class Finding:
 @dataclass(frozen=True)
 class CheckReport:
     findings: tuple[Finding, ...]
+    premises: tuple[str, ...] = ()
+    """Premise warnings on the question ("De vraag noemt 500 miljoen euro; het kabinet noemde
+    eerder 131 miljoen euro (…, vraag 10)"): see `app.premise`. Not counted in `problems`,
+    which are about the answer."""
 
     @property
     def problems(self) -> tuple[Finding, ...]:
@@ -149,6 +153,7 @@ class CheckReport:
         return {
             "findings": [asdict(f) | {"support_ids": list(f.support_ids)} for f in self.findings],
             "problems": len(self.problems),
+            "premise_warnings": list(self.premises),
         }
 
 
