@@ -354,6 +354,22 @@ def test_cli_check_exit_codes_and_json(check_env: dict[str, str], tmp_path: Path
     assert "⟦25 miljard euro⟧" in data["marked"]
 
 
+def test_cli_check_shows_a_false_premise_in_the_question(
+    check_env: dict[str, str], tmp_path: Path
+) -> None:
+    """The answer is right (exit 0), but the question's 25 miljard is contradicted (app.premise)."""
+    question = "Waarom heeft het kabinet via het Nationaal Groeifonds 25 miljard euro uitgetrokken?"
+    good = tmp_path / "good.txt"
+    good.write_text(sentence(GROEIFONDS), encoding="utf-8")
+    res = run_kv("check", "-q", question, "-a", str(good), env=check_env)
+    assert res.code == 0, res.err
+    assert "QUESTION PREMISE" in res.out
+    assert "De vraag noemt 25 miljard euro; het kabinet noemde eerder 20 miljard euro (" in res.out
+    res = run_kv("check", "-q", question, "-a", str(good), "--json", env=check_env)
+    [w] = json.loads(res.out)["check"]["premise_warnings"]
+    assert w.startswith("De vraag noemt 25 miljard euro") and "ah-tk-20232024-1031, vra" in w
+
+
 def test_cli_check_errors_say_how_to_fix(tmp_path: Path) -> None:
     missing = run_kv("check", "-q", "Vraag?", "-a", str(tmp_path / "nope.txt"))
     assert missing.code == 1 and "no such file" in missing.err and missing.err.startswith("kv:")
