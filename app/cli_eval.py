@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from app.cli import _PROVIDERS, _emit_json, _IngestBar, cli
+from evals import SOURCE_LETTER as LETTER_ID
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,17 @@ EVAL_GATE_EXIT = 4
 )
 @click.option("--case-limit", default=None, type=click.IntRange(0), help="Only the first N cases.")
 @click.option(
+    "--letter",
+    "letter_id",
+    default=None,
+    metavar="ID|none",
+    help="Evaluate one letter of the corpus on its own: every answer re-drafted without itself, "
+    "its derived consistency links, and its paraphrase set (evals/source_letter_cases.yaml for "
+    f"{LETTER_ID}). Given alone it is the whole run; add --limit/--cases for the rest. "
+    f"[default: {LETTER_ID} as an extra section of a full run (no --limit/--case-limit) when "
+    "it is in the corpus; 'none' skips it]",
+)
+@click.option(
     "--max-tokens",
     default=None,
     type=click.IntRange(16),
@@ -74,7 +86,8 @@ EVAL_GATE_EXIT = 4
     default=None,
     type=click.Path(exists=True, dir_okay=False),
     metavar="A.json B.json",
-    help="Print what changed between two results.json files (runs nothing).",
+    help="Print what changed between two results.json files (runs nothing); with --out, also "
+    "write them side by side (report.md/html/json, plots), e.g. extractive beside local.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print meta, summary and gate as JSON.")
 @click.pass_context
@@ -86,6 +99,7 @@ def eval_group(
     out: str | None,
     limit: int | None,
     case_limit: int | None,
+    letter_id: str | None,
     max_tokens: int | None,
     judge: bool,
     gate: bool,
@@ -99,6 +113,9 @@ def eval_group(
     Scores: retrieval hit@k/MRR, fact recall and precision, unsupported facts, chrF,
     embedding cosine, abstention, citations, form (length, Dutch, voice, no new promises).
     Writes report.md, report.html, results.json and PNG plots to --out, prints the summary.
+    The source letter's section (--letter) adds linked-answer hit@3, premise warnings caught,
+    the paraphrase set's score and a verdict in Dutch; `kv eval --provider local --letter
+    apply-ai-strategie` is that eval with the bundled model (25 + 63 drafts).
     Offline with --provider local or extractive; any OpenAI-compatible endpoint with
     --provider openai (KV_OPENAI_BASE_URL). Subcommand `retrieval`: the retrieval eval.
     """
@@ -112,11 +129,15 @@ def eval_group(
     from evals.drafting import run
     from evals.report import compare as compare_runs
     from evals.report import format_summary, write
+    from evals.report_letter import write_side_by_side
 
     if compare:
         try:
             a, b = (_json.loads(Path(p).read_text(encoding="utf-8")) for p in compare)
             click.echo(compare_runs(a, b))
+            if out:
+                write_side_by_side([a, b], Path(out))
+                click.echo(f"\nside by side: {Path(out) / 'report.html'}")
         except (ValueError, KeyError, TypeError) as exc:
             raise InputError(f"--compare needs two results.json files of kv eval ({exc})") from exc
         return
@@ -127,6 +148,7 @@ def eval_group(
     cases = None if cases_path.lower() == "none" else Path(cases_path)
     if cases is not None and not cases.is_absolute() and not cases.exists():
         cases = ROOT / cases
+    letter, letter_only, letter_required = _letter_part(ctx, letter_id)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     folder = Path(out) if out else ROOT / "evals" / "out" / f"{stamp}-{chosen}"
     click.echo(f"kv: drafting eval with {chosen}; report in {folder}", err=True)
@@ -140,6 +162,9 @@ def eval_group(
             judge=judge,
             settings=settings,
             progress=bar,
+            letter=letter,
+            letter_only=letter_only,
+            letter_required=letter_required,
         )
     write(results, folder)
     if as_json:
@@ -151,10 +176,29 @@ def eval_group(
         why = (
             f"{len(results['gate']['failures'])} threshold(s) missed"
             if results["gate"]["thresholds"]
-            else f"evals/thresholds.yaml has no thresholds for provider {chosen}; add them"
+            else f"evals/thresholds.yaml has no thresholds for provider {chosen} for the parts "
+            "this run evaluated; add them"
         )
         click.echo(f"kv: eval gate failed: {why}", err=True)
         sys.exit(EVAL_GATE_EXIT)
+
+
+def _letter_part(ctx: click.Context, letter_id: str | None) -> tuple[str | None, bool, bool]:
+    """(letter id or None, letter only?, required?) for `--letter`. Not given: the source
+    letter as an extra section of a full run (not of a --limit/--case-limit subset), if the
+    evaluated letters hold it. Given: that letter (an error if it is missing), and only it
+    unless --limit or --cases was given too."""
+    from click.core import ParameterSource
+
+    def given(name: str) -> bool:
+        return ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, None)
+
+    if letter_id is None:
+        subset = given("limit") or given("case_limit")
+        return (None if subset else LETTER_ID), False, False
+    if letter_id.lower() == "none":
+        return None, False, False
+    return letter_id, not (given("limit") or given("cases_path")), True
 
 
 @eval_group.command("retrieval")

@@ -38,6 +38,7 @@ from app.records import Draft, Letter
 from app.retrieve import Retriever
 from app.settings import ROOT, Settings, get_settings
 from app.store import Store
+from evals import form
 from evals import metrics as m
 from evals.retrieval import LINKS_PATH, TOP, derive_links, eval_retriever, link_map, read_links
 
@@ -66,6 +67,8 @@ class EvalItem:
     must_not: tuple[str, ...] = ()
     exclude_ids: tuple[str, ...] = ()
     note: str = ""
+    premise: tuple[str, ...] = ()
+    """false_premise cases: the changed figures, dates or names the draft must warn about."""
 
 
 @dataclass
@@ -142,6 +145,10 @@ def load_cases(path: Path, limit: int | None = None) -> list[EvalItem]:
             raise InputError(f"{where}: duplicate id {row['id']!r}; ids must be unique")
         if row.get("category", "in_scope") not in m.CATEGORIES:
             raise InputError(f"{where}: category must be one of {', '.join(m.CATEGORIES)}")
+        premise = row.get("premise") or ()
+        premise = (premise,) if isinstance(premise, str) else tuple(premise)
+        if (row.get("category") == "false_premise") != bool(premise):
+            raise InputError(f"{where}: a false_premise case (and only one) names its 'premise'")
         seen.add(row["id"])
         out.append(
             EvalItem(
@@ -154,6 +161,7 @@ def load_cases(path: Path, limit: int | None = None) -> list[EvalItem]:
                 must=tuple(str(x) for x in row.get("must") or ()),
                 must_not=tuple(str(x) for x in row.get("must_not") or ()),
                 note=str(row.get("note", "")),
+                premise=tuple(str(x) for x in premise),
             )
         )
     return out[:limit] if limit is not None else out
@@ -207,8 +215,9 @@ def score(item: EvalItem, d: Draft, retrieved: list[str]) -> dict[str, Any]:
         "length_ok": m.length_ok(d.text) if answered else None,
         "dutch": m.is_dutch(d.text) if answered else None,
         **(m.voice(d.text) if answered else {"voice_ok": None, "formal_subject": None}),
+        **form.scores(item.question, d, answered),
     }
-    if item.kind == "corpus":
+    if item.kind != "case":
         s["fact_recall"], s["missed_facts"] = m.fact_recall(d.text, item.reference)
         s["fact_precision"], s["unsupported_facts"] = (
             m.fact_precision(d.text, d.question, d.precedents, item.reference)
@@ -222,6 +231,10 @@ def score(item: EvalItem, d: Draft, retrieved: list[str]) -> dict[str, Any]:
         s["must_not_ok"] = (
             not any(m.states(d.text, f) for f in item.must_not) if (item.must_not) else None
         )
+        s["gold_cited"] = s["cites_linked"]
+        s["gold_hit@3"] = s["rank"] is not None and s["rank"] <= 3 if item.targets else None
+        caught, in_draft = form.premise_caught_by(d, item.premise) if item.premise else (None, None)
+        s["premise_caught"], s["premise_in_draft"] = caught, in_draft
         checks = [s[k] for k in m.CASE_CHECKS]
         s["passed"] = not d.error and all(c is not False for c in checks)
     return s
@@ -231,6 +244,13 @@ def run_item(
     item: EvalItem, retriever: Retriever, chat_model: Any, settings: Settings, provider: str
 ) -> dict[str, Any]:
     """Draft one item (never logged to the audit trail) and score it."""
+    return draft_item(item, retriever, chat_model, settings, provider)[0]
+
+
+def draft_item(
+    item: EvalItem, retriever: Retriever, chat_model: Any, settings: Settings, provider: str
+) -> tuple[dict[str, Any], Draft]:
+    """`run_item`, also returning the Draft (the source-letter eval marks its facts)."""
     hits = retriever.search(item.question, k=TOP, exclude_ids=item.exclude_ids)
     retrieved = [p.id for p in hits]
     t0 = time.perf_counter()
@@ -267,8 +287,9 @@ def run_item(
     }
     if item.kind == "case":
         row |= {"must": list(item.must), "must_not": list(item.must_not), "note": item.note}
+        row |= {"premise": list(item.premise)} if item.premise else {}
     row["scores"] = score(item, d, retrieved)
-    return row
+    return row, d
 
 
 def add_cosines(rows: list[dict[str, Any]], cache: Path | None = None) -> None:
@@ -320,8 +341,18 @@ def run(
     judge: bool = False,
     settings: Settings | None = None,
     progress: Progress | None = None,
+    letter: str | None = None,
+    letter_only: bool = False,
+    letter_required: bool = True,
+    chat_model: Any = None,
 ) -> dict[str, Any]:
-    """The whole drafting eval; returns the JSON-able results (written by evals.report)."""
+    """The whole drafting eval; returns the JSON-able results (written by evals.report).
+
+    `letter`: also evaluate that letter of the corpus on its own (`evals.source_letter`: its
+    answers leave-one-out, its consistency links, its paraphrase set); `letter_only`: only
+    that (the corpus and case parts are then not asked for, nor gated); `letter_required`
+    False: skip the letter part quietly when the corpus does not hold that letter.
+    `chat_model`: use this model instead of the provider's (a test's fake)."""
     s = settings or get_settings()
     if judge:
         from evals.judge import require_endpoint
@@ -330,24 +361,43 @@ def run(
     started = datetime.now().astimezone()
     t0 = time.perf_counter()
     corpus = load_corpus(paths, s)
+    from evals import source_letter  # it builds on this module
+
+    if letter_only:
+        limit, cases_path = 0, None
     items = corpus_items(corpus, limit) if limit != 0 else []
     items += load_cases(cases_path, case_limit) if cases_path else []
+    if letter and not letter_required and letter not in {lt.id for lt in corpus.letters}:
+        log.info("letter %s is not in the evaluated letters; no source-letter section", letter)
+        letter = None
+    part = source_letter.prepare(corpus, letter) if letter else None
+    total = len(items) + (part.size if part else 0)
     retriever = eval_store(corpus, s, custom=bool(paths))
-    chat_model = None
     model = "extractive"
     if provider != "extractive":
         from app.llm import check_endpoint, get_chat_model, model_name
 
-        check_endpoint(s, provider)
-        chat_model = get_chat_model(s, provider)
+        if chat_model is None:
+            check_endpoint(s, provider)
+            chat_model = get_chat_model(s, provider)
         model = model_name(s, provider)
     rows = []
     for n, item in enumerate(items):
         if progress:
-            progress(n, len(items), item.id)
+            progress(n, total, item.id)
         rows.append(run_item(item, retriever, chat_model, s, provider))
+    letter_results = None
+    if part:
+        step = None
+        if progress:
+            done, report = len(items), progress
+
+            def step(n: int, _: int, label: str) -> None:
+                report(done + n, total, label)
+
+        letter_results = source_letter.run_part(part, retriever, chat_model, s, provider, step)
     if progress:
-        progress(len(items), len(items), "scoring")
+        progress(total, total, "scoring")
     add_cosines(rows, Path(s.data_dir) / "eval" / "cosine-cache.npz")
     linked = {r["id"]: set(r["targets"]) for r in rows if r["kind"] == "corpus" and r["targets"]}
     questions = {r["id"]: r["question"] for r in rows if r["id"] in linked}
@@ -355,13 +405,17 @@ def run(
         eval_retriever(retriever, questions, linked, ("hybrid",))["hybrid"] if (linked) else None
     )
     summary = m.summarise(rows, retrieval, TOP)
+    if letter_results:
+        summary |= letter_results.pop("summary")
     if judge:
         from evals.judge import judge_rows
 
         summary["judge"] = judge_rows(rows, s)
-    thresholds = m.load_thresholds(THRESHOLDS_PATH).get(provider) or {}
+    thresholds = m.applicable(
+        m.load_thresholds(THRESHOLDS_PATH).get(provider) or {}, bool(part), not letter_only
+    )
     failures = m.gate(summary, thresholds) if thresholds else []
-    return {
+    out: dict[str, Any] = {
         "meta": {
             "provider": provider,
             "model": model,
@@ -378,8 +432,13 @@ def run(
             "max_answer_tokens": s.max_answer_tokens,
             "context_tokens": s.context_tokens,
             "prompt_version": prompt_version(s.prompts_dir),
+            "letter": letter,
+            "letter_only": letter_only,
         },
         "summary": summary,
         "gate": {"thresholds": bool(thresholds), "passed": not failures, "failures": failures},
         "items": rows,
     }
+    if letter_results:
+        out["letter"] = letter_results
+    return out

@@ -95,11 +95,18 @@ def _share(findings: Sequence[Finding]) -> float | None:
     return sum(f.status == "supported" for f in findings) / len(findings) if findings else None
 
 
+def reference_findings(draft: str, reference: str) -> list[Finding]:
+    """Every fact finding of the real answer (with its position), "supported" where the draft
+    states it: the recalled and missed facts, for marking them in the report."""
+    report = check_answer(reference, "", [as_source("draft", clean(draft))])
+    return [f for f in report.findings if f.kind in FACT_KINDS and "INPUT NODIG" not in f.text]
+
+
 def fact_recall(draft: str, reference: str) -> tuple[float | None, list[str]]:
     """Share of the real answer's facts that the draft states; plus the missed ones.
 
     None when the real answer states no checkable fact (nothing to recall)."""
-    facts = _facts(check_answer(reference, "", [as_source("draft", clean(draft))]))
+    facts = _facts(CheckReport(tuple(reference_findings(draft, reference))))
     return _share(facts), [f.text for f in facts if f.status != "supported"]
 
 
@@ -215,8 +222,9 @@ def mean(values: Iterable[float | bool | None]) -> float | None:
 
 # -- summaries ---------------------------------------------------------------------------------
 
-CATEGORIES = ("in_scope", "out_of_scope", "injection")
-"""Case categories (evals/cases.yaml); each gets its own summary section."""
+CATEGORIES = ("in_scope", "false_premise", "out_of_scope", "injection")
+"""Case categories (evals/cases.yaml, evals/source_letter_cases.yaml); each gets its own summary
+section. A false_premise case changes a figure, date or name: the draft must warn."""
 CORPUS_METRICS = (
     "fact_recall",
     "fact_precision",
@@ -242,9 +250,20 @@ CASE_CHECKS = (
     "citations_valid",
     "dutch",
     "voice_ok",
+    "premise_caught",
 )
 """The per-case checks; a case passes when it drafted without error and none of these failed."""
-CASE_METRICS = ("passed", *CASE_CHECKS)
+CASE_METRICS = (
+    "passed",
+    *CASE_CHECKS,
+    "gold_cited",
+    "gold_hit@3",
+    "premise_in_draft",
+    "premise_alarm",
+)
+"""Also reported: the draft cites a gold precedent; one is among the top 3 retrieved; the draft
+itself shows the premise warning; it carries any premise warning (on a true premise: a false
+alarm)."""
 
 
 def summarise(
@@ -269,7 +288,7 @@ def summarise(
         sec |= {k: round(v, 4) for k, v in (retrieval or {}).items()}
         ranks = [r["scores"]["rank"] for r in linked]
         sec["hit_curve"] = hit_curve(ranks, k_max) if linked else []
-        out["corpus"] = sec
+        out["corpus"] = sec | form_summary(corpus)
     if cases:
         out["cases"] = _case_section(cases)
         for cat in CATEGORIES:
@@ -283,7 +302,43 @@ def _case_section(rows: list[dict[str, Any]]) -> dict[str, Any]:
     sec: dict[str, Any] = {"n": len(rows)}
     sec |= {k: mean(r["scores"].get(k) for r in rows) for k in CASE_METRICS}
     sec["errors"] = sum(1 for r in rows if r["error"])
-    return sec
+    return sec | form_summary(rows)
+
+
+FORM_METRICS = (
+    "repeated_sentences",
+    "drafts_with_repeats",
+    "echoed_question",
+    "question_quoted",
+    "contradicted_drafts",
+    "parts",
+    "parts_answered",
+    "parts_marked",
+    "parts_ok",
+)
+
+
+def form_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Counts of what makes a draft unusable (issue 13), and the question parts answered or
+    marked as a share of all parts (None until Drafts carry a `coverage`)."""
+    sc = [r["scores"] for r in rows]
+    parts = sum(s.get("parts") or 0 for s in sc)
+    have_parts = any(s.get("parts") is not None for s in sc)
+    return {
+        "repeated_sentences": sum(s.get("repeated_sentences") or 0 for s in sc),
+        "drafts_with_repeats": sum(1 for s in sc if s.get("repeated_sentences")),
+        "echoed_question": sum(1 for s in sc if s.get("echoed_question")),
+        "question_quoted": sum(1 for s in sc if s.get("question_quoted")),
+        "contradicted_drafts": sum(1 for s in sc if s.get("contradictions")),
+        "parts": parts if have_parts else None,
+        "parts_answered": round(sum(s.get("parts_answered") or 0 for s in sc) / parts, 4)
+        if parts
+        else None,
+        "parts_marked": round(sum(s.get("parts_marked") or 0 for s in sc) / parts, 4)
+        if parts
+        else None,
+        "parts_ok": mean(s.get("parts_ok") for s in sc),
+    }
 
 
 def load_thresholds(path: Path) -> dict[str, Any]:
@@ -323,6 +378,38 @@ def gate(summary: Mapping[str, Any], thresholds: Mapping[str, Any]) -> list[str]
         if "max" in rule and value > rule["max"]:
             failures.append(f"{key} = {value:.3f} > max {rule['max']} ({rule.get('reason', '')})")
     return failures
+
+
+LETTER_SECTION = "letter"
+"""Summary sections of the source-letter eval start with this ("letter", "letter_cases_…")."""
+LETTER_METRICS = (
+    "fact_recall",
+    "fact_precision",
+    "unsupported_rate",
+    "linked_hit@1",
+    "linked_hit@3",
+    "wording_hit@3",
+    "cites_linked",
+    "citations_valid",
+    "cites",
+    "abstained",
+    "chrf",
+    "length_ok",
+    "dutch",
+    "voice_ok",
+    "commitment_free",
+    "premise_alarm",
+)
+"""Means over the letter's leave-one-out drafts (evals/source_letter.py)."""
+
+
+def applicable(thresholds: Mapping[str, Any], letter: bool, rest: bool = True) -> dict[str, Any]:
+    """The thresholds for the parts a run was asked for: the source-letter ones ("letter…")
+    when the letter part ran, the others unless the run was letter-only (`rest` False). A part
+    that was asked for and measured nothing still fails (see `gate`)."""
+    return {
+        k: v for k, v in thresholds.items() if (letter if k.startswith(LETTER_SECTION) else rest)
+    }
 
 
 def _bounds(rule: Mapping[str, Any]) -> str:

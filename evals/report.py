@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from evals.metrics import CASE_METRICS, CORPUS_METRICS
+from evals.metrics import CASE_METRICS, CORPUS_METRICS, FORM_METRICS, LETTER_METRICS
 
 SUMMARY_ROWS = (
     (
@@ -24,15 +24,40 @@ SUMMARY_ROWS = (
             *CORPUS_METRICS,
             "false_abstention",
             "abstain_or_gap_unlinked",
+            *FORM_METRICS,
             "errors",
             "seconds_per_draft",
         ),
     ),
     ("cases", ("n", *CASE_METRICS, "errors")),
     ("cases_in_scope", ("n", "passed", "retrieval_hit", "must_ok")),
+    ("cases_false_premise", ("n", "passed", "premise_caught", "premise_in_draft")),
     ("cases_out_of_scope", ("n", "passed", "abstention_ok")),
     ("cases_injection", ("n", "passed", "must_not_ok", "abstention_ok")),
     ("judge", ("n", "mean_grade", "same_stance")),
+    (
+        "letter",
+        (
+            "n",
+            "linked",
+            *LETTER_METRICS,
+            *FORM_METRICS,
+            "errors",
+            "seconds_per_draft",
+            "seconds_p50",
+        ),
+    ),
+    ("letter_cases", ("n", *CASE_METRICS, *FORM_METRICS, "errors", "seconds_per_draft")),
+    (
+        "letter_cases_in_scope",
+        ("n", "passed", "must_ok", "gold_hit@3", "gold_cited", "premise_alarm"),
+    ),
+    (
+        "letter_cases_false_premise",
+        ("n", "passed", "premise_caught", "premise_in_draft", "must_ok"),
+    ),
+    ("letter_cases_out_of_scope", ("n", "passed", "abstention_ok")),
+    ("letter_cases_injection", ("n", "passed", "must_not_ok", "abstention_ok")),
 )
 MOVERS = ("chrf", "cosine", "fact_recall", "fact_precision")
 
@@ -79,9 +104,16 @@ def format_summary(runs: Sequence[dict[str, Any]]) -> str:
     ]
     for r in runs:
         meta, gate = r["meta"], r["gate"]
+        part = r.get("letter") or {}
+        extra = (
+            f" + letter {part['id']}: {len(part['items'])} drafts, {len(part['cases'])} cases"
+            if part
+            else ""
+        )
         lines.append(
             f"\n{meta['provider']}: {meta['model']}, {meta['seconds']} s, "
-            f"{len(r['items'])} drafts (limit {meta['limit']}), prompt {meta['prompt_version']}"
+            f"{len(r['items'])} drafts (limit {meta['limit']}){extra}, prompt "
+            f"{meta['prompt_version']}"
         )
         if gate["thresholds"]:
             lines.append("gate: PASS" if gate["passed"] else "gate: FAIL")
@@ -93,6 +125,13 @@ def _composite(row: dict[str, Any]) -> float | None:
     vals = [row["scores"].get(k) for k in MOVERS]
     nums = [float(v) for v in vals if v is not None]
     return sum(nums) / len(nums) if nums else None
+
+
+def _all_rows(run: dict[str, Any]) -> list[dict[str, Any]]:
+    """The run's drafts, the source-letter ones under "letter:<id>" (they repeat corpus ids)."""
+    part = run.get("letter") or {}
+    extra = [dict(r, id=f"letter:{r['id']}") for r in part.get("items", []) + part.get("cases", [])]
+    return [*run["items"], *extra]
 
 
 def compare(a: dict[str, Any], b: dict[str, Any], top: int = 10) -> str:
@@ -115,9 +154,9 @@ def compare(a: dict[str, Any], b: dict[str, Any], top: int = 10) -> str:
                 else "-"
             )
             lines.append(f"{section + '.' + metric:<40} {_fmt(va):>8} {_fmt(vb):>8} {change:>8}")
-    rows_a = {r["id"]: r for r in a["items"]}
+    rows_a = {r["id"]: r for r in _all_rows(a)}
     moved = []
-    for rb in b["items"]:
+    for rb in _all_rows(b):
         ra = rows_a.get(rb["id"])
         if ra is None:
             continue
@@ -126,7 +165,7 @@ def compare(a: dict[str, Any], b: dict[str, Any], top: int = 10) -> str:
             moved.append((cb - ca, rb["id"], ra, rb))
         elif rb["kind"] == "case" and ra["scores"].get("passed") != rb["scores"].get("passed"):
             moved.append((1.0 if rb["scores"].get("passed") else -1.0, rb["id"], ra, rb))
-    only = len(set(rows_a) ^ {r["id"] for r in b["items"]})
+    only = len(set(rows_a) ^ {r["id"] for r in _all_rows(b)})
     lines += ["", f"{len(moved)} questions changed score ({only} in only one run); most moved:"]
     for delta, qid, ra, rb in sorted(moved, key=lambda x: -abs(x[0]))[:top]:
         parts = [
@@ -330,7 +369,7 @@ def _h(text: Any) -> str:
     return html.escape(str(text))
 
 
-def html_report(results: dict[str, Any], images: list[str]) -> str:
+def html_report(results: dict[str, Any], images: list[str], extra: Sequence[str] = ()) -> str:
     meta = results["meta"]
     out = [
         "<!doctype html><html lang='nl'><head><meta charset='utf-8'>",
@@ -378,17 +417,23 @@ def html_report(results: dict[str, Any], images: list[str]) -> str:
         if notes:
             out += ["<ul>", *(f"<li>{_h(n)}</li>" for n in notes), "</ul>"]
         out.append("</details>")
-    out.append("</body></html>")
+    out += [*extra, "</body></html>"]
     return "\n".join(out) + "\n"
 
 
 def write(results: dict[str, Any], out: Path) -> Path:
-    """Write results.json, the plots, report.md and report.html into `out` (created)."""
+    """Write results.json, the plots, report.md and report.html into `out` (created), with
+    the source-letter section (evals/report_letter.py) when the run has one."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(
         json.dumps(results, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
     )
+    from evals import report_letter  # the source-letter section; it builds on this module
+
     images = plots(results, out)
-    (out / "report.md").write_text(markdown(results, images), encoding="utf-8")
-    (out / "report.html").write_text(html_report(results, images), encoding="utf-8")
+    extra = report_letter.plots([results], out)
+    md = markdown(results, images) + "\n".join(report_letter.markdown([results], extra))
+    (out / "report.md").write_text(md + "\n", encoding="utf-8")
+    page = html_report(results, images, report_letter.html_section([results], extra))
+    (out / "report.html").write_text(page, encoding="utf-8")
     return out
