@@ -1,8 +1,10 @@
-"""The letters stage on the 42 real letters, a synthetic committee report, PDF/DOCX copies of real
+"""The letters stage on the 42 real letters, the source letter
+(corpus/letters/apply-ai-strategie.txt), a synthetic committee report, PDF/DOCX copies of real
 letters and broken inputs. Offline and fast: no models, no store."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -12,11 +14,14 @@ import pytest
 from app.errors import ParseError
 from app.letters import find_letter_files, parse_file, parse_questions, parse_text
 from app.records import Letter, QAItem
+from app.settings import ROOT
 from tests.conftest import INCOMING_JSONL, SHARED_LETTERS, run_kv
 
 FIXTURES = Path(__file__).parent / "fixtures"
 COMMITTEE = FIXTURES / "committee_report_synthetic.txt"
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+SOURCE_LETTER = ROOT / "corpus" / "letters" / "apply-ai-strategie.txt"
+SOURCE_SHA256 = "47b661ec49a0774acddd5a05b742f6a5ae3dfab3e6bcc1b63c6648f15c529d21"
 
 # The source text of this letter (a notebook extract) only contains questions 5, 6 and 11.
 PARTIAL_SOURCES = {"ah-tk-20232024-1165"}
@@ -226,6 +231,118 @@ def test_committee_report_fixture() -> None:
     assert "Vragen en opmerkingen" not in _item(letter, 3).answer
     assert (letter.date, letter.ministry) == ("2025-03-03", "Economische Zaken")
     assert {"DGED / 103922863", "2025Z00001"} <= set(letter.references)
+
+
+# ------------------------------------------------------------------------------ source letter
+@pytest.fixture(scope="module")
+def source() -> Letter:
+    return parse_file(SOURCE_LETTER)
+
+
+def test_source_letter_ships_unchanged_with_provenance() -> None:
+    assert hashlib.sha256(SOURCE_LETTER.read_bytes()).hexdigest() == SOURCE_SHA256
+    sidecar = SOURCE_LETTER.with_suffix(".provenance.yaml")
+    assert SOURCE_SHA256 in sidecar.read_text("utf-8")
+    found = find_letter_files([SOURCE_LETTER.parent])
+    assert SOURCE_LETTER in found and sidecar not in found  # provenance is not ingested
+
+
+def test_source_letter_items_and_fracties(source: Letter) -> None:
+    assert (source.id, source.layout) == ("apply-ai-strategie", "committee-report")
+    assert [it.numbers for it in source.items] == [(n,) for n in range(1, 26)]
+    assert [source.item_id(it) for it in source.items][::24] == [
+        "apply-ai-strategie#1",
+        "apply-ai-strategie#25",
+    ]
+    expected = ["D66"] * 4 + ["GroenLinks-PvdA"] * 6 + ["CDA"] * 9 + ["BBB"] * 6
+    assert [it.fractie for it in source.items] == expected
+    assert all(len(it.question) > 150 and len(it.answer) > 150 for it in source.items)
+    for it in source.items:  # no question text swallowed by an answer, nothing left of the layout
+        assert not re.search(r"De leden van de|Deze leden|\?", it.answer), it.label
+        assert not FURNITURE.search(it.question + it.answer), it.label
+    assert len(_item(source, 1).answer.split("\n\n")) == 2  # a line of spaces: new paragraph
+
+
+def test_source_letter_question_3_recovered(source: Letter) -> None:
+    """Its number was lost at a page break and it has no question mark."""
+    q3 = _item(source, 3)
+    assert q3.question.startswith("De leden van de D66-fractie zien dat de Europese Commissie")
+    assert q3.question.endswith("welke prioritering hierin gemaakt gaat worden.")
+    assert q3.answer.startswith("Zoals aangegeven in het BNC-fiche heeft het kabinet bedenkingen")
+    assert _item(source, 2).answer.endswith("industrie-specifieke AI-modellen.")
+
+
+def test_source_letter_page_header_removed_from_answer_15(source: Letter) -> None:
+    a15 = _item(source, 15).answer
+    assert "Er is in samenwerking met andere Europese landen en de Commissie" in a15
+    for furniture in ("Pagina", "Directoraat", "Economie en Digitalisering", "kenmerk", "DGED"):
+        assert furniture not in a15
+    assert "103922863" not in "".join(it.question + it.answer for it in source.items)
+
+
+def test_source_letter_footnotes(source: Letter) -> None:
+    url = "https://single-market-economy.ec.europa.eu/industry/strategy_en#a-new-industrial-strategy-for-europe"
+    notes = {it.label: [(f.number, f.text) for f in it.footnotes] for it in source.items}
+    assert notes.pop("7") == [
+        ("1", f"Strategy - Internal Market, Industry, Entrepreneurship and SMEs {url}")
+    ]
+    assert notes.pop("8") == [("2", "Kamerstukken II 2024/2025, 36574, nr. 3")]
+    assert not any(notes.values())
+    assert "gebaseerd op de Europese Industriestrategie. Het kabinet" in _item(source, 7).answer
+    assert "digitale open strategische autonomie. Investeren" in _item(source, 8).answer
+    texts = "".join(it.question + it.answer for it in source.items)
+    assert "http" not in texts and "Kamerstukken" not in texts and "Strategy -" not in texts
+    assert _item(source, 8).answer.endswith("dat de private sector in deze opgave investeert.")
+
+
+def test_source_letter_hyphens_and_facts(source: Letter) -> None:
+    texts = "\n".join(it.question + "\n" + it.answer for it in source.items)
+    assert "AI- fabriek" not in texts and "mkb- bedrijven" not in texts
+    # a hyphen before a space only in coordination ("kennis- en innovatiekracht") and where the
+    # letter itself has one ("beroeps- sectorspecifieke", "data- bescherming")
+    assert set(re.findall(r"\w- (\w+)", texts)) == {"en", "of", "sectorspecifieke", "bescherming"}
+    assert "praktische ondersteuning van mkb-bedrijven bij AI-adoptie" in _item(source, 1).question
+    a10 = _item(source, 10).answer
+    assert "investeert het 131 miljoen euro in een AI-fabriek in Groningen" in a10
+    assert (
+        "Vooralsnog zijn hiervoor geen specifieke middelen op de Rijksbegroting gereserveerd" in a10
+    )
+    assert "het versterken van Europese AI-capaciteiten" in a10  # across a page break
+    assert "AI-geletterdheidstrainingen" in _item(source, 5).answer
+    assert "prestatie-indicatoren" in _item(source, 23).answer  # vowel clash keeps the hyphen
+
+
+def test_source_letter_metadata(source: Letter) -> None:
+    assert source.title == (
+        "Antwoorden op de vragen van de vaste commissie voor Digitale Zaken over de brief "
+        "d.d. 14 november 2025 ‘Fiche: Mededeling Apply AI-strategie’"
+    )
+    assert (source.ministry, source.signatory, source.date) == (
+        "Economische Zaken",
+        "Vincent Karremans",
+        None,  # the letter's own date is not in the text
+    )
+    assert source.references == ("2025Z19883", "DGED / 103922863")
+    data = json.loads(run_kv("parse", "--json", str(SOURCE_LETTER)).out)
+    assert data["letter"]["signatory"] == "Vincent Karremans"
+    assert [d["id"] for d in data["items"]][2] == "apply-ai-strategie#3"
+
+
+def test_signatory_of_other_layouts(parsed: dict[str, Letter]) -> None:
+    assert parsed["jenv-2024Z11859-politiebureau-wolvega"].signatory == "D.M. van Weel"
+    assert parsed["ah-tk-20232024-909"].signatory == "Yeşilgöz-Zegerius"  # PDF's "Yes¸ilgöz"
+    assert parsed["ah-tk-20232024-1031"].signatory == "Adriaansens"
+    assert all(letter.signatory for letter in parsed.values())
+
+
+def test_double_spaced_extraction_parses_like_the_plain_text() -> None:
+    """An empty line after every line, a line of one space between paragraphs: the form of the
+    source letter's extraction, applied to the synthetic committee report."""
+    body = COMMITTEE.read_text("utf-8").split("\n", 2)[2]  # without the two header lines
+    doubled = "\n\n".join(ln if ln.strip() else " " for ln in body.split("\n"))
+    plain, spaced = parse_text(body), parse_text(doubled)
+    assert len(plain.items) == 5 and spaced.items == plain.items
+    assert (spaced.title, spaced.references) == (plain.title, plain.references)
 
 
 # ------------------------------------------------------------------------------ PDF and DOCX
