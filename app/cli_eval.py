@@ -127,9 +127,10 @@ def eval_group(
     from app.errors import InputError
     from app.settings import ROOT, get_settings
     from evals.drafting import run
-    from evals.report import compare as compare_runs
-    from evals.report import format_summary, write
+    from evals.report import write
     from evals.report_letter import write_side_by_side
+    from evals.summary import compare as compare_runs
+    from evals.summary import format_summary
 
     if compare:
         try:

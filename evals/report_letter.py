@@ -17,7 +17,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from evals.report import _fmt, summary_rows
+from evals.summary import fmt as _fmt
+from evals.summary import summary_rows
 
 Run = dict[str, Any]
 LEGEND = (

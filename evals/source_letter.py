@@ -41,7 +41,8 @@ from app.retrieve import Retriever
 from app.settings import Settings
 from evals import SOURCE_LETTER
 from evals import metrics as m
-from evals.drafting import Corpus, EvalItem, draft_item, load_cases
+from evals.cases import EvalItem, load_cases
+from evals.drafting import Corpus, draft_item
 from evals.retrieval import derive_links
 from evals.verdict import verdict
 

@@ -25,7 +25,7 @@ from app.letters import find_letter_files, parse_file
 from app.settings import ROOT
 from evals import metrics as m
 from evals.drafting import CASES_PATH, THRESHOLDS_PATH, load_cases
-from evals.report import compare, format_summary
+from evals.summary import compare, format_summary
 from tests.conftest import run_kv
 
 EXTRACTIVE_ARGS = ("--provider", "extractive", "--limit", "8")
