@@ -216,3 +216,41 @@ def test_local_letter_eval_runs_with_a_fake_chat_model(
     assert "131 miljoen euro" in row10["scores"]["recalled_facts"]
     assert results["summary"]["letter"]["drafts_with_repeats"] == 0
     assert re.search(r"letter\.fact_recall\s+\d", res.output)
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ((), (LETTER_ID, False, False)),  # a full run: the letter as an extra section
+        (("--limit", "8"), (None, False, False)),  # a subset run stays a subset
+        (("--case-limit", "2"), (None, False, False)),
+        (("--letter", LETTER_ID), (LETTER_ID, True, True)),  # the letter alone
+        (("--letter", LETTER_ID, "--limit", "3"), (LETTER_ID, False, True)),
+        (("--letter", "none"), (None, False, False)),
+    ],
+)
+def test_which_parts_a_kv_eval_command_runs(
+    args: tuple[str, ...],
+    expected: tuple[Any, ...],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import evals.drafting
+    import evals.report
+    import evals.summary
+    from app.cli import cli
+
+    seen: dict[str, Any] = {}
+
+    def fake_run(provider: str, **kw: Any) -> dict[str, Any]:
+        seen.update(kw)
+        return {"meta": {}, "summary": {}, "gate": {"thresholds": True, "passed": True}}
+
+    monkeypatch.setattr(evals.drafting, "run", fake_run)
+    monkeypatch.setattr(evals.report, "write", lambda *a: None)
+    monkeypatch.setattr(evals.summary, "format_summary", lambda runs: "")
+    res = CliRunner().invoke(
+        cli, ["eval", "--provider", "extractive", *args, "--out", str(tmp_path)]
+    )
+    assert res.exit_code == 0, res.output
+    assert (seen["letter"], seen["letter_only"], seen["letter_required"]) == expected
