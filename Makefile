@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup test test-fast lint typecheck fmt bench eval stress clean
+.PHONY: setup setup-portable test test-fast lint typecheck fmt bench eval stress clean
 
 setup: ## create .venv, install the project with dev tools, Chromium for browser tests
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -14,6 +14,15 @@ setup: ## create .venv, install the project with dev tools, Chromium for browser
 	@command -v chromium >/dev/null || { echo "installing Debian chromium for browser tests"; \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
 	  || echo "WARNING: could not install chromium; browser tests will fail"; }
+
+# The most conservative build: no AVX at all (slower; for CPUs/VMs that refuse even AVX2).
+SAFEST_CMAKE_ARGS := -DGGML_NATIVE=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
+  -DGGML_AVX=OFF -DGGML_AVX2=OFF -DGGML_FMA=OFF -DGGML_F16C=OFF -DGGML_BMI2=OFF \
+  -DGGML_AVX_VNNI=OFF -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
+setup-portable: ## rebuild the local-model runtime without AVX (if `kv model --verify` reports SIGILL); kept by later `make setup`s
+	mkdir -p .wheels && echo '$(SAFEST_CMAKE_ARGS)' > .wheels/CMAKE_ARGS
+	bash scripts/install_llama_cpp.sh $(BIN)/python
+	$(BIN)/kv model --verify
 
 test: ## lint, typecheck and the whole test suite (offline; exit code 5 = no tests = failure)
 	$(BIN)/ruff check app evals tests scripts

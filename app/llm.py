@@ -1,20 +1,13 @@
 """The chat-model factory: the bundled local model, or any OpenAI-compatible endpoint.
 
-This is the only module that imports `llama_cpp`, `langchain_openai` and `openai`; the rest of
-the pipeline receives a LangChain `BaseChatModel` and never knows which one it got.
+This is the only module that imports `langchain_openai` and `openai`; the rest of the pipeline
+receives a LangChain `BaseChatModel` and never knows which one it got.
 
 Providers (`KV_PROVIDER` / `--provider`):
 
-* ``local`` (default) - the bundled Qwen2.5-Coder-1.5B GGUF (see `app.model_bundle`) run by
-  llama-cpp-python **in-process**, wrapped in the small `LocalChatModel` below. We chose
-  in-process over `python -m llama_cpp.server` because there is no second process to start,
-  supervise, port-allocate and shut down; the model is in memory once per process; and a
-  `threading.Lock` serialises generation so concurrent users (Gradio handlers) are safe - they
-  queue, and a streaming answer holds the lock until its last token (a plain Lock, not an
-  RLock: an async UI may resume a stream on another worker thread). llama.cpp uses all
-  `KV_LOCAL_THREADS` for one generation, so running two at once would not be faster anyway. A
-  team that needs parallel users runs a real server (vLLM, llama.cpp server) and switches to
-  ``openai`` - the same code path as any hosted endpoint.
+* ``local`` (default) - the bundled Qwen2.5-Coder-1.5B GGUF (see `app.model_bundle`), run by a
+  supervised `llama_cpp.server` worker process on 127.0.0.1 (see `app.local_model` for why it
+  is out of process) and reached through `CompatChatOpenAI`, exactly like a remote endpoint.
 * ``openai`` - `ChatOpenAI` against `KV_OPENAI_BASE_URL` (vLLM, TGI, Ollama, llama.cpp server,
   Azure OpenAI, OpenAI). Its errors (connection refused, timeouts, HTTP 4xx/5xx, malformed
   replies) are translated into `ModelError`s whose messages say what to fix.
@@ -24,15 +17,12 @@ Providers (`KV_PROVIDER` / `--provider`):
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import logging
 import math
 import re
-import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -40,272 +30,27 @@ from urllib.parse import urlsplit
 import openai
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
+from langchain_core.language_models.chat_models import generate_from_stream
 from langchain_core.messages import (
     AIMessage,
-    AIMessageChunk,
     BaseMessage,
     ChatMessage,
     HumanMessage,
     SystemMessage,
 )
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_openai import ChatOpenAI
-from pydantic import SecretStr
+from pydantic import PrivateAttr, SecretStr
 
 from app import tokens
 from app.errors import ConfigError, ModelError
+from app.local_model import LOCAL_ALIAS, LocalServer, crash_error, server_for, vocab
 from app.model_bundle import MODEL_FILENAME, MODEL_SHA256, ensure_model
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
 
 FIX_ENDPOINT = "check KV_OPENAI_BASE_URL or use --provider local/extractive"
-
-
-# -- local: llama.cpp in-process ------------------------------------------------------------------
-
-
-@dataclass
-class _Runtime:
-    llama: Any  # llama_cpp.Llama
-    lock: threading.Lock
-    load_seconds: float
-
-
-_RUNTIMES: dict[tuple[str, int, int], _Runtime] = {}
-_RUNTIMES_LOCK = threading.Lock()
-
-
-def _runtime(model_path: str, n_ctx: int, n_threads: int) -> _Runtime:
-    """The process-wide llama.cpp instance for this file and configuration (loaded once)."""
-    key = (str(Path(model_path).resolve()), n_ctx, n_threads)
-    with _RUNTIMES_LOCK:
-        runtime = _RUNTIMES.get(key)
-        if runtime is None:
-            from llama_cpp import Llama
-
-            start = time.perf_counter()
-            try:
-                # chat_format=None: llama-cpp-python uses the chat template stored in the GGUF.
-                # n_threads_batch (prompt prefill) would default to every core; llama.cpp's
-                # spinning thread barriers collapse when those cores are busy elsewhere (UI,
-                # embeddings), so KV_LOCAL_THREADS bounds both phases.
-                llama = Llama(
-                    model_path=key[0],
-                    n_ctx=n_ctx,
-                    n_threads=n_threads,
-                    n_threads_batch=n_threads,
-                    verbose=False,
-                )
-            except (ValueError, OSError) as exc:
-                raise ModelError(
-                    f"cannot load the local model {key[0]} ({exc}); run `kv model --verify` "
-                    "to check and repair it"
-                ) from exc
-            runtime = _Runtime(llama, threading.Lock(), time.perf_counter() - start)
-            _RUNTIMES[key] = runtime
-            if len(_RUNTIMES) == 1:
-                # Free the models before interpreter shutdown: llama-cpp-python's __del__ at
-                # exit otherwise runs after its C library handle is gone and prints a traceback.
-                atexit.register(_close_runtimes)
-            log.info("loaded %s in %.1f s (n_ctx=%d)", key[0], runtime.load_seconds, n_ctx)
-    return runtime
-
-
-def _close_runtimes() -> None:
-    with _RUNTIMES_LOCK:
-        for runtime in _RUNTIMES.values():
-            with contextlib.suppress(Exception):
-                runtime.llama.close()
-        _RUNTIMES.clear()
-
-
-def load_local_llama(settings: Settings) -> Any:
-    """The cached `llama_cpp.Llama` behind the local provider (for benchmarks and diagnostics)."""
-    path = ensure_model(settings.data_dir).path
-    return _runtime(str(path), settings.context_tokens, settings.local_threads).llama
-
-
-def _llama_counter(llama: Any) -> Callable[[str], int]:
-    """Count with the model's own tokenizer. Tokenizing only reads the vocabulary, so it needs
-    no generation lock (packing a prompt must not wait for another user's answer)."""
-
-    def count(text: str) -> int:
-        return len(llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
-
-    return count
-
-
-REMOTE_TOKEN_FACTOR = 1.4
-"""tiktoken o200k undercounts Dutch for other tokenizers: the bundled Qwen2.5 counts 1.25-1.38x
-as many tokens on the 42 corpus letters (median 1.31). A remote model's tokenizer is unknown,
-so its budget is o200k x 1.4, which covers that measured worst case."""
-
-
-def token_counter(
-    settings: Settings, provider: str | None = None, chat_model: BaseChatModel | None = None
-) -> Callable[[str], int]:
-    """How many tokens a text costs for the model that will run the prompt.
-
-    A prompt packed with the wrong tokenizer overflows the context: Dutch precedents packed
-    with o200k counts reached 4,442 of Qwen's 4,096 tokens. ``local`` (or a `LocalChatModel`
-    handed in) counts with the llama.cpp model's own `tokenize` on the cached model, which is
-    loaded for generation anyway. ``openai``/``extractive`` (and any other chat model, e.g. a
-    test's fake) count o200k tokens x `REMOTE_TOKEN_FACTOR`, rounded up.
-    """
-    if isinstance(chat_model, LocalChatModel):
-        return _llama_counter(chat_model.llama())
-    if chat_model is None and _provider(settings, provider) == "local":
-        return _llama_counter(load_local_llama(settings))
-
-    def count(text: str) -> int:
-        return math.ceil(tokens.count_tokens(text) * REMOTE_TOKEN_FACTOR)
-
-    return count
-
-
-def prompt_tokens(settings: Settings, messages: list[BaseMessage]) -> int:
-    """Tokens the local model sees for `messages`: rendered with the GGUF's own chat template
-    (as llama-cpp-python does when no chat format is set) and tokenized with its vocabulary,
-    including the assistant header that generation starts from. For tests and diagnostics."""
-    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-
-    llama = load_local_llama(settings)
-
-    def token_text(token_id: int) -> str:
-        return llama._model.token_get_text(token_id) if token_id != -1 else ""
-
-    formatter = Jinja2ChatFormatter(
-        template=llama.metadata["tokenizer.chat_template"],
-        eos_token=token_text(llama.token_eos()),
-        bos_token=token_text(llama.token_bos()),
-    )
-    chat: Any = _to_llama_messages(messages)  # the TypedDicts llama-cpp-python declares
-    prompt = formatter(messages=chat).prompt
-    return len(llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True))
-
-
-_ROLES = {SystemMessage: "system", HumanMessage: "user", AIMessage: "assistant"}
-
-
-def _to_llama_messages(messages: list[BaseMessage]) -> list[dict[str, str]]:
-    out = []
-    for message in messages:
-        if isinstance(message, ChatMessage):
-            role = message.role
-        else:
-            role = next((r for cls, r in _ROLES.items() if isinstance(message, cls)), "")
-        if role not in {"system", "user", "assistant"}:
-            raise ModelError(
-                f"the local model cannot take a {type(message).__name__} message; "
-                "send only system, user and assistant messages"
-            )
-        out.append({"role": role, "content": str(message.text)})
-    return out
-
-
-class LocalChatModel(BaseChatModel):
-    """A LangChain chat model over `llama_cpp.Llama.create_chat_completion`, in-process."""
-
-    model_path: str
-    n_ctx: int = 4096
-    n_threads: int = 2
-    temperature: float = 0.1
-    max_tokens: int = 400
-    repeat_penalty: float = 1.1
-    frequency_penalty: float = 0.0
-    lock_timeout_s: float = 120.0
-    """How long a request waits for the model while other users' answers are generated."""
-
-    @property
-    def _llm_type(self) -> str:
-        return "llama-cpp-in-process"
-
-    @property
-    def _identifying_params(self) -> dict[str, Any]:
-        return {"model": Path(self.model_path).name, "n_ctx": self.n_ctx}
-
-    def llama(self) -> Any:
-        """The process-wide `llama_cpp.Llama` for this model (loaded on first use)."""
-        return _runtime(self.model_path, self.n_ctx, self.n_threads).llama
-
-    def _request(self, messages: list[BaseMessage], stop: list[str] | None, **kwargs: Any) -> dict:
-        return {
-            "messages": _to_llama_messages(messages),
-            "temperature": kwargs.get("temperature", self.temperature),
-            "max_tokens": kwargs.get("max_tokens", self.max_tokens),
-            "repeat_penalty": kwargs.get("repeat_penalty", self.repeat_penalty),
-            "frequency_penalty": kwargs.get("frequency_penalty", self.frequency_penalty),
-            "stop": stop or [],
-        }
-
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[Any]:
-        runtime = _runtime(self.model_path, self.n_ctx, self.n_threads)
-        if not runtime.lock.acquire(timeout=self.lock_timeout_s):
-            raise ModelError(
-                f"the local model stayed busy with other requests for {self.lock_timeout_s:.0f} s; "
-                "try again, raise KV_LLM_TIMEOUT_S, or serve a model for several users behind "
-                "KV_OPENAI_BASE_URL"
-            )
-        try:
-            yield runtime.llama
-        except ValueError as exc:  # llama-cpp-python reports context overflow as ValueError
-            raise ModelError(
-                f"the local model refused the request ({exc}); shorten the prompt (lower "
-                "KV_TOP_K) or raise KV_CONTEXT_TOKENS"
-            ) from exc
-        finally:
-            runtime.lock.release()
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        request = self._request(messages, stop, **kwargs)
-        with self._locked() as llama:
-            response = llama.create_chat_completion(**request)
-        choice = response["choices"][0]
-        usage = response.get("usage") or {}
-        message = AIMessage(
-            content=choice["message"].get("content") or "",
-            response_metadata={
-                "finish_reason": choice.get("finish_reason"),
-                "model_name": Path(self.model_path).name,
-            },
-            usage_metadata={
-                "input_tokens": usage.get("prompt_tokens", 0),
-                "output_tokens": usage.get("completion_tokens", 0),
-                "total_tokens": usage.get("total_tokens", 0),
-            },
-        )
-        return ChatResult(generations=[ChatGeneration(message=message)])
-
-    def _stream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> Iterator[ChatGenerationChunk]:
-        request = self._request(messages, stop, **kwargs)
-        with self._locked() as llama:
-            for part in llama.create_chat_completion(stream=True, **request):
-                choice = part["choices"][0]
-                text = choice["delta"].get("content") or ""
-                finish = choice.get("finish_reason")
-                if not text and not finish:
-                    continue
-                meta = {"finish_reason": finish, "model_name": Path(self.model_path).name}
-                chunk = ChatGenerationChunk(
-                    message=AIMessageChunk(content=text, response_metadata=meta if finish else {})
-                )
-                if run_manager and text:
-                    run_manager.on_llm_new_token(text, chunk=chunk)
-                yield chunk
 
 
 # -- openai: any OpenAI-compatible endpoint -------------------------------------------------------
@@ -360,6 +105,17 @@ def translate_errors(
         ) from exc
     except openai.RateLimitError as exc:
         raise ModelError(f"{where} is rate-limiting (HTTP 429); wait and try again") from exc
+    except openai.BadRequestError as exc:
+        body = str(exc.body or exc)[:200]
+        if re.search(r"context|too long|exceed", body, re.IGNORECASE):
+            raise ModelError(
+                f"{where} refused the request as too long for its context window ({body}); "
+                "shorten the prompt (lower KV_TOP_K) or raise KV_CONTEXT_TOKENS"
+            ) from exc
+        raise ModelError(
+            f"{where} refused the request (HTTP 400: {body}); check the request settings, "
+            "or use --provider local/extractive"
+        ) from exc
     except openai.APIStatusError as exc:
         fix = "check the server's log" if exc.status_code >= 500 else "check the request settings"
         raise ModelError(
@@ -434,6 +190,201 @@ class CompatChatOpenAI(ChatOpenAI):
                 yield chunk
 
 
+# -- local: the bundled model behind its supervised worker ----------------------------------------
+
+
+class LocalChatModel(BaseChatModel):
+    """The bundled model, reached through its supervised `llama_cpp.server` worker.
+
+    Each call makes sure the worker runs (starting it, with its self-test, on first use) and
+    delegates to a `CompatChatOpenAI` for the worker's URL: the local model takes exactly the
+    code path of a remote endpoint. When the worker dies mid-request the error names the cause
+    (`app.local_model.crash_error`) and the worker is restarted in the background.
+    """
+
+    model_path: str
+    data_dir: str = "data"
+    n_ctx: int = 4096
+    n_threads: int = 2
+    temperature: float = 0.1
+    max_tokens: int = 400
+    repeat_penalty: float = 1.1
+    frequency_penalty: float = 0.0
+    timeout_s: float = 120.0
+    _clients: dict[str, CompatChatOpenAI] = PrivateAttr(default_factory=dict)
+
+    @property
+    def _llm_type(self) -> str:
+        return "llama-cpp-server-supervised"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model": Path(self.model_path).name, "n_ctx": self.n_ctx}
+
+    def server(self) -> LocalServer:
+        return server_for(Path(self.model_path), self.n_ctx, self.n_threads, Path(self.data_dir))
+
+    def vocab(self) -> Any:
+        """The model's tokenizer (vocabulary only; no weights in this process)."""
+        return vocab(Path(self.model_path))
+
+    def _chat(self) -> CompatChatOpenAI:
+        url = self.server().ensure()
+        client = self._clients.get(url)
+        if client is None:
+            client = CompatChatOpenAI(
+                model=LOCAL_ALIAS,
+                base_url=url,
+                api_key=SecretStr("not-needed"),
+                timeout=self.timeout_s,
+                max_retries=0,  # a retry would only queue behind the failed request
+                temperature=self.temperature,
+                max_completion_tokens=self.max_tokens,
+                frequency_penalty=self.frequency_penalty,
+                extra_body={"repeat_penalty": self.repeat_penalty},
+            )
+            self._clients = {url: client}
+        return client
+
+    @contextlib.contextmanager
+    def _crashes(self) -> Iterator[None]:
+        try:
+            yield
+        except ModelError as exc:
+            server = self.server()
+            code = server.returncode()
+            for _ in range(20):  # the dropped connection can arrive before the exit is reaped
+                if code is not None:
+                    break
+                time.sleep(0.05)
+                code = server.returncode()
+            if code is None:
+                raise
+            server.restart_in_background()
+            raise crash_error(code, server.log_path, "while drafting") from exc
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        # Streamed underneath even when the caller wants one reply: llama.cpp's server stops
+        # generating when a *streaming* client goes away (a time-out), but finishes a plain
+        # request nobody waits for any more, and the next users queue behind it.
+        return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        self._check_fits(messages, int(kwargs.get("max_tokens") or self.max_tokens))
+        with self._crashes():
+            yield from self._chat()._stream(messages, stop=stop, run_manager=run_manager, **kwargs)
+
+    def _check_fits(self, messages: list[BaseMessage], answer_tokens: int) -> None:
+        """Refuse a prompt that cannot fit before the worker sees it: llama.cpp's server
+        reports an overflowing *streamed* request only as an empty stream."""
+        count = _vocab_counter(self.vocab())
+        used = sum(count(str(m.text)) + CHAT_TEMPLATE_TOKENS for m in messages)
+        if used + answer_tokens > self.n_ctx:
+            raise ModelError(
+                f"the prompt needs about {used} tokens and the answer {answer_tokens}, more than "
+                f"the local model's context of {self.n_ctx}; shorten the prompt (lower "
+                "KV_TOP_K) or raise KV_CONTEXT_TOKENS"
+            )
+
+
+def self_test(settings: Settings) -> str:
+    """Start the local model worker (assembling the model if needed) and generate a few tokens
+    in it; a crashing runtime becomes a ModelError naming the cause and the fix."""
+    model = get_chat_model(settings, "local")
+    assert isinstance(model, LocalChatModel)
+    server = model.server()
+    server.ensure()
+    return f"worker pid {server.pid} on {server.base_url}, ready in {server.last_start_s:.1f} s"
+
+
+def _vocab_counter(llama: Any) -> Callable[[str], int]:
+    def count(text: str) -> int:
+        return len(llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    return count
+
+
+CHAT_TEMPLATE_TOKENS = 5
+"""Qwen2.5's chat template adds `<|im_start|>role\n … <|im_end|>\n` per message."""
+
+REMOTE_TOKEN_FACTOR = 1.4
+"""tiktoken o200k undercounts Dutch for other tokenizers: the bundled Qwen2.5 counts 1.25-1.38x
+as many tokens on the 42 corpus letters (median 1.31). A remote model's tokenizer is unknown,
+so its budget is o200k x 1.4, which covers that measured worst case."""
+
+
+def token_counter(
+    settings: Settings, provider: str | None = None, chat_model: BaseChatModel | None = None
+) -> Callable[[str], int]:
+    """How many tokens a text costs for the model that will run the prompt.
+
+    ``local`` (or a `LocalChatModel` handed in) counts with the bundled model's own vocabulary
+    (loaded vocabulary-only in this process); ``openai``/``extractive`` (and any other chat
+    model, e.g. a test's fake) count o200k tokens x `REMOTE_TOKEN_FACTOR`, rounded up.
+    """
+    if isinstance(chat_model, LocalChatModel):
+        return _vocab_counter(chat_model.vocab())
+    if chat_model is None and _provider(settings, provider) == "local":
+        return _vocab_counter(vocab(ensure_model(settings.data_dir).path))
+
+    def count(text: str) -> int:
+        return math.ceil(tokens.count_tokens(text) * REMOTE_TOKEN_FACTOR)
+
+    return count
+
+
+def prompt_tokens(settings: Settings, messages: list[BaseMessage]) -> int:
+    """Tokens the local model sees for `messages`: rendered with the GGUF's own chat template
+    (as llama.cpp's server does when no chat format is set) and tokenized with its vocabulary,
+    including the assistant header that generation starts from. For tests and diagnostics."""
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    llama = vocab(ensure_model(settings.data_dir).path)
+
+    def token_text(token_id: int) -> str:
+        return llama._model.token_get_text(token_id) if token_id != -1 else ""
+
+    formatter = Jinja2ChatFormatter(
+        template=llama.metadata["tokenizer.chat_template"],
+        eos_token=token_text(llama.token_eos()),
+        bos_token=token_text(llama.token_bos()),
+    )
+    chat: Any = _to_chat_dicts(messages)
+    prompt = formatter(messages=chat).prompt
+    return len(llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True))
+
+
+_ROLES = {SystemMessage: "system", HumanMessage: "user", AIMessage: "assistant"}
+
+
+def _to_chat_dicts(messages: list[BaseMessage]) -> list[dict[str, str]]:
+    out = []
+    for message in messages:
+        if isinstance(message, ChatMessage):
+            role = message.role
+        else:
+            role = next((r for cls, r in _ROLES.items() if isinstance(message, cls)), "")
+        if role not in {"system", "user", "assistant"}:
+            raise ModelError(
+                f"the local model cannot take a {type(message).__name__} message; "
+                "send only system, user and assistant messages"
+            )
+        out.append({"role": role, "content": str(message.text)})
+    return out
+
+
 # -- the factory ----------------------------------------------------------------------------------
 
 
@@ -486,13 +437,14 @@ def get_chat_model(settings: Settings, provider: str | None = None) -> BaseChatM
     bundle = ensure_model(settings.data_dir)
     return LocalChatModel(
         model_path=str(bundle.path),
+        data_dir=str(settings.data_dir),
         n_ctx=settings.context_tokens,
         n_threads=settings.local_threads,
         temperature=settings.llm_temperature,
         max_tokens=settings.max_answer_tokens,
         repeat_penalty=settings.llm_repeat_penalty,
         frequency_penalty=settings.llm_frequency_penalty,
-        lock_timeout_s=settings.llm_timeout_s,
+        timeout_s=settings.llm_timeout_s,
     )
 
 
@@ -522,7 +474,7 @@ def check_endpoint(settings: Settings, provider: str | None = None) -> str:
         return "extractive (no chat model)"
     if chosen == "local":
         bundle = ensure_model(settings.data_dir)
-        return f"local model {bundle.path} ({bundle.status})"
+        return f"local model {bundle.path} ({bundle.status}); {self_test(settings)}"
     client = openai.OpenAI(
         base_url=_require_base_url(settings),
         api_key=_api_key(settings),

@@ -27,6 +27,10 @@ case "$(uname -m)" in
 -DGGML_AVX512_BF16=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF" ;;
   *) FLAGS="$COMMON" ;;
 esac
+# `make setup-portable` records its choice in $CACHE/CMAKE_ARGS so later `make setup`s keep it.
+if [ -z "${KV_LLAMA_CMAKE_ARGS:-}" ] && [ -f "$CACHE/CMAKE_ARGS" ]; then
+  KV_LLAMA_CMAKE_ARGS=$(cat "$CACHE/CMAKE_ARGS")
+fi
 FLAGS=${KV_LLAMA_CMAKE_ARGS:-$FLAGS}
 KEY=$(printf '%s|%s|%s|%s' "$VERSION" "$FLAGS" "$(uname -m)" "$("$PYTHON" -c 'import sys; print(sys.version_info[:2])')" | sha256sum | cut -c1-16)
 DIR="$CACHE/llama_cpp_python-$VERSION-$KEY"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -56,6 +57,7 @@ class Server:
     url: str
     data_dir: Path
     log: Path
+    pid: int = 0
 
 
 def _start(
@@ -100,7 +102,7 @@ def _start(
             if time.monotonic() > deadline:
                 pytest.fail(f"kv serve did not answer within 600 s:\n{log.read_text()[-3000:]}")
             time.sleep(1)
-        yield Server(url, data, log)
+        yield Server(url, data, log, proc.pid)
     finally:
         stop_process(proc, timeout=20)
 
@@ -367,4 +369,41 @@ def test_local_model_drafts_in_the_browser(
         assert answer != "Concept wordt opgesteld…"
         assert pg.locator(f'#kv-cards .kv-card[data-id="{DOGS}#20"]').count() == 1
         assert "qwen" in pg.inner_text("#kv-alerts").lower()  # the model named in the audit line
+
+        # kill -9 the model worker while the next draft streams: that draft fails with its
+        # precedents kept and the failure in the audit log; the app serves on, the next works.
+        worker = model_worker(srv.pid)
+        pg.fill("#kv-question textarea", INJURED_Q)
+        pg.click("#kv-send")
+        bot = pg.locator('#kv-chat [data-testid="bot"]').last
+        deadline = time.monotonic() + 600
+        while "opgesteld" in bot.inner_text() and time.monotonic() < deadline:
+            time.sleep(0.1)  # wait for the first streamed tokens
+        os.kill(worker, signal.SIGKILL)
+        killed = time.monotonic()
+        pg.locator(".toast-body", has_text="SIGKILL").wait_for()
+        shot(pg, "5b-lokaal-model-gecrasht")
+        assert "Geen concept opgesteld" in bot.inner_text()
+        assert pg.locator("#kv-cards .kv-card").count() >= 1  # the precedents are kept
+        failed = audit.list_drafts(limit=1, data_dir=srv.data_dir)[0]
+        assert failed.question == INJURED_Q and failed.error and "SIGKILL" in failed.error
+        ask(pg, SCHOOL_Q)
+        recovered = time.monotonic() - killed
+        answer = pg.locator('#kv-chat [data-testid="bot"]').last.inner_text()
+        assert answer.strip() and "Geen concept opgesteld" not in answer
+        assert model_worker(srv.pid) != worker
+        print(f"\nweb app: next draft done {recovered:.1f} s after the worker was killed")
         ctx.close()
+
+
+def model_worker(server_pid: int) -> int:
+    """The pid of the `kv serve` process's local model worker (app.local_worker)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == server_pid and b"app.local_worker" in cmdline:
+            return int(stat.parent.name)
+    raise AssertionError(f"kv serve (pid {server_pid}) has no model worker")
