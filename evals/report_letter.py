@@ -109,6 +109,16 @@ def _label(run: Run) -> str:
     return str(run["meta"]["provider"])
 
 
+def _labels(runs: Sequence[Run]) -> list[str]:
+    """A column name per run: the provider, with the start time when two runs share one."""
+    names = [_label(r) for r in runs]
+    if len(set(names)) == len(names):
+        return names
+    return [
+        f"{n} {str(r['meta'].get('started', ''))[5:16]}" for n, r in zip(names, runs, strict=True)
+    ]
+
+
 def _with_letter(runs: Sequence[Run]) -> list[Run]:
     return [r for r in runs if r.get("letter")]
 
@@ -155,9 +165,9 @@ def markdown(runs: Sequence[Run], images: Sequence[str]) -> list[str]:
     if not runs:
         return []
     first = runs[0]["letter"]
-    labels = [_label(r) for r in runs]
+    labels = _labels(runs)
     md = ["", f"## Bronbrief: {first['title']} (`{first['id']}`)", ""]
-    md += [f"> **{_label(r)}.** {r['letter']['verdict']}\n" for r in runs]
+    md += [f"> **{lab}.** {r['letter']['verdict']}\n" for lab, r in zip(labels, runs, strict=True)]
     rows = [row for row in summary_rows(runs) if row[0].startswith("letter")]
     md += ["| maat | " + " | ".join(labels) + " |", "| --- |" + " ---: |" * len(labels)]
     md += ["| " + " | ".join(row) + " |" for row in rows]
@@ -231,10 +241,11 @@ def html_section(runs: Sequence[Run], images: Sequence[str]) -> list[str]:
         return []
     h = html.escape
     first = runs[0]["letter"]
-    labels = [_label(r) for r in runs]
+    labels = _labels(runs)
     out = [f"<style>{CSS}</style>", f"<h2>Bronbrief: {h(first['title'])} ({h(first['id'])})</h2>"]
     out += [
-        f"<blockquote><b>{h(_label(r))}.</b> {h(r['letter']['verdict'])}</blockquote>" for r in runs
+        f"<blockquote><b>{h(lab)}.</b> {h(r['letter']['verdict'])}</blockquote>"
+        for lab, r in zip(labels, runs, strict=True)
     ]
     out.append("<table><tr><th>maat</th>" + "".join(f"<th>{h(x)}</th>" for x in labels) + "</tr>")
     for row in summary_rows(runs):
@@ -329,7 +340,7 @@ def plots(runs: Sequence[Run], out: Path) -> list[str]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    labels = [_label(r) for r in runs]
+    labels = _labels(runs)
     width = 0.8 / len(runs)
     names = []
     for name, (title, rates, metrics) in FAMILIES.items():
@@ -377,7 +388,7 @@ def write_side_by_side(runs: Sequence[Run], out: Path) -> Path:
         json.dumps({"runs": slim}, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
     )
     images = plots(runs, out)
-    labels = [_label(r) for r in runs]
+    labels = _labels(runs)
     md = [f"# Eval naast elkaar: {' · '.join(labels)}", ""]
     md += ["| maat | " + " | ".join(labels) + " |", "| --- |" + " ---: |" * len(labels)]
     md += ["| " + " | ".join(row) + " |" for row in summary_rows(runs)]
