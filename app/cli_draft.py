@@ -155,7 +155,25 @@ def _print_sources(numbered: list[Any], draft: Any) -> None:
             f"vraag {numbers_label(p.numbers)}"
         )
     if draft is not None and draft.omitted_precedents:
-        click.echo(f"  (niet gebruikt, paste niet: {', '.join(draft.omitted_precedents)})")
+        why = "geen zin beantwoordt de vraag" if draft.coverage else "paste niet"
+        click.echo(f"  (niet gebruikt, {why}: {', '.join(draft.omitted_precedents)})")
+
+
+_ORIGIN = {"reused": "hergebruikt", "adapted": "aangepast", "new": "NIEUW"}
+
+
+def _print_coverage(draft: Any) -> None:
+    """Per question part: answered with which sources, or the gap; per sentence: its origin."""
+    if getattr(draft, "coverage", None):
+        click.echo("\nDeelvragen:")
+        for c in draft.coverage:
+            where = ", ".join(c.citations) if c.answered else f"OPEN — {c.gap}"
+            click.echo(f"  - {_short(c.part, 90)} → {where}")
+    if getattr(draft, "provenance", None):
+        click.echo("\nHerkomst per zin (hergebruikt = letterlijk uit de geciteerde bron):")
+        for sp in draft.provenance:
+            check = "" if sp.verified or not sp.precedent_id else " (bron bevat dit niet!)"
+            click.echo(f"  [{_ORIGIN.get(sp.origin, sp.origin)}{check}] {_short(sp.sentence, 90)}")
 
 
 def _print_warnings(draft: Any) -> None:
@@ -240,6 +258,7 @@ def ask_cmd(
     else:
         click.echo("")
     _print_sources(numbered, d)
+    _print_coverage(d)
     _print_warnings(d)
     took = d.timings.get("total", 0.0)
     click.echo(f"kv: concept #{d.draft_id} in het auditlog ({d.model}, {took:.1f}s)", err=True)

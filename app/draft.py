@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import re
 import time
-import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,12 +19,25 @@ from typing import Any, Protocol
 
 from langchain_core.language_models import BaseChatModel
 
-from app import audit, extractive
+from app import audit, compose, evidence
 from app.check import check_answer
 from app.errors import InputError, ModelError
+from app.parts import Part, split_parts
 from app.prompt import build_messages, numbered, prompt_version, system_prompt
-from app.records import CheckReport, Draft, Finding, Precedent
-from app.retrieve import has_precedent
+from app.provenance import most_recent_wins, provenance
+from app.records import CheckReport, Draft, Precedent
+from app.retrieve import has_precedent, rrf
+from app.review import (  # noqa: F401  (re-exported: the UI, the evals and tests use them)
+    REDACTED,
+    check_warnings,
+    is_gap_marker,
+    misattributed,
+    question_only,
+    redact_leaks,
+    resolve_citations,
+    sentences,
+    word_count,
+)
 from app.settings import Settings
 from app.tokens import ensure_tiktoken_cache
 
@@ -42,17 +54,14 @@ ABSTAIN_WARNING = (
     "voor de beleidsdirectie."
 )
 LEAK_WARNING = "Het concept bevatte tekst uit de instructies aan het model; die is verwijderd."
-REDACTED = "[VERWIJDERD]"
-_CITATION = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+MAX_EXTRA_PRECEDENTS = 3
+"""Precedents that only a part's own search finds, added after the whole question's k."""
 _LABEL = re.compile(r"^\s*(?:concept)?antwoord(?:\s+\d+)?\s*:\s*", re.IGNORECASE)
-_SENTENCE_END = re.compile(r"[.!?](?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])*(?=\s|$)")
-"""A sentence ends at . ! or ? plus any citations right after it ("… gedaan. [1]")."""
 _LEADING = re.compile(
     r"(^|(?<=[.!?])\s+)\[(\d+(?:\s*[,;]\s*\d+)*)\]\s+([^\[\n]*?[.!?])(?=\s|$)", re.M
 )
 """Small models label a sentence with its source up front ("[1] Zin."); the citation belongs
 after it, where readers and the footnote writer expect it."""
-LEAK_NGRAM = 8
 
 
 class Retrieves(Protocol):
@@ -151,18 +160,28 @@ def draft_stream(
     parent_id: int | None = None,
     log_to_audit: bool = True,
     stream: bool = True,
+    design: str | None = None,
 ) -> Iterator[DraftEvent]:
     """Draft an answer to `question`, yielding PrecedentsFound, Token…, then Done(draft).
+
+    The question is split into parts (`app.parts`), precedents are retrieved per part, the
+    answer sentences that answer each part are selected (`app.evidence`) and the draft is
+    written from that evidence (`app.compose`): by the extractive provider, or by a chat model
+    in `design` "connect" (default: the cabinet's sentences verbatim, the model writes the
+    opening sentence) or "free" (the model writes it all). Every part is answered or marked
+    `[INPUT NODIG: …]` (`Draft.coverage`); every sentence gets its provenance.
 
     `precedent_ids`: redraft from exactly these (ticked) precedents instead of searching.
     `history`: earlier chat turns as (user message, draft text) pairs, first one the original
     question; `question` is then the follow-up instruction ("korter", "voeg toe dat …") and the
-    precedents are those of the original question. Raises InputError for unusable input and
-    DraftError (a ModelError carrying the partial, logged Draft) when the model call fails.
+    precedents are those of the original question (the model then rewrites from the whole
+    precedents, as before). Raises InputError for unusable input and DraftError (a ModelError
+    carrying the partial, logged Draft) when the model call fails.
     """
     t0 = time.perf_counter()
     audit_dir = settings.data_dir if log_to_audit else None
     provider = provider or settings.provider
+    design = design or getattr(settings, "draft_design", None)
     k = k or settings.top_k
     ensure_tiktoken_cache(settings.data_dir)
     turns: list[tuple[str, str]] = []
@@ -175,14 +194,13 @@ def draft_stream(
     else:
         original = validate_question(question, settings)
 
+    parts = split_parts(original)
     if precedent_ids is not None:
         precedents = fetch(retriever, precedent_ids)
     else:
-        precedents = retriever.search(
-            original, k=k, exclude_ids=exclude_ids, exclude_letters=exclude_letters
-        )
+        precedents = search_parts(retriever, original, parts, k, exclude_ids, exclude_letters)
     timings = {"retrieve": time.perf_counter() - t0}
-    log.info("retrieved %s for drafting", [p.id for p in precedents])
+    log.info("retrieved %s for drafting (%d parts)", [p.id for p in precedents], len(parts))
 
     found = precedents if precedent_ids is not None else _supported(precedents)
     d = Draft(
@@ -204,14 +222,23 @@ def draft_stream(
         yield Done(_finish(_abstain(d), t0, audit_dir))
         return
 
+    t1 = time.perf_counter()
+    ev = evidence.select(parts, found, getattr(retriever, "embeddings", None))
+    ev, recency = most_recent_wins(ev)
+    d.warnings.extend(recency)
+    timings["evidence"] = time.perf_counter() - t1
+    d.omitted_evidence = list(ev.omitted)
+    if not ev.groups:  # the precedents hold no sentence that answers any part
+        yield PrecedentsFound(precedents, [])
+        yield Done(_finish(_abstain(d), t0, audit_dir))
+        return
+
     if provider == "extractive":
-        cited = list(precedents)
-        yield PrecedentsFound(precedents, cited)
+        cited = ev.precedents
+        d.omitted_precedents = [p.id for p in precedents if p not in cited]
+        yield PrecedentsFound(precedents, cited, list(d.omitted_precedents))
         t1 = time.perf_counter()
-        d.text = extractive.compose(original, cited)
-        if not d.text:  # the precedents hold no usable sentence
-            yield Done(_finish(_abstain(d), t0, audit_dir))
-            return
+        d.text = compose.tidy(compose.assemble(ev), original)
         if instruction:
             d.warnings.append(
                 "De extractieve modus past geen aanwijzingen toe; kies een taalmodel om het "
@@ -224,41 +251,105 @@ def draft_stream(
 
             chat_model = get_chat_model(settings, provider)
         d.model = model_label(chat_model, settings, provider)
-        from app.llm import token_counter
+        design = compose.design_of(design or compose.default_design(chat_model, provider))
+        if turns:  # a follow-up rewrites the previous draft from the whole precedents
+            from app.llm import token_counter
 
-        counter = token_counter(settings, provider, chat_model)
-        messages, d.omitted_precedents = build_messages(
-            original, precedents, settings, turns=turns, count_tokens=counter
-        )
-        cited = numbered(precedents, d.omitted_precedents)
-        if d.omitted_precedents:
-            d.warnings.append(
-                f"{len(d.omitted_precedents)} precedent(en) pasten niet in het contextvenster "
-                f"van het model en zijn niet gebruikt: {', '.join(d.omitted_precedents)}"
+            counter = token_counter(settings, provider, chat_model)
+            messages, d.omitted_precedents = build_messages(
+                original, precedents, settings, turns=turns, count_tokens=counter
             )
+            cited = numbered(precedents, d.omitted_precedents)
+            kwargs: dict[str, Any] = {}
+        else:
+            cited = ev.precedents
+            d.omitted_precedents = [p.id for p in precedents if p not in cited]
+            messages = compose.messages(design, original, ev, settings)
+            limit = compose.FREE_MAX_TOKENS if design == "free" else compose.CONNECT_MAX_TOKENS
+            kwargs = {"max_tokens": min(limit, settings.max_answer_tokens), "stop": compose.STOP}
+            d.model += f" ({design})"
         yield PrecedentsFound(precedents, cited, list(d.omitted_precedents))
         t1 = time.perf_counter()
-        parts: list[str] = []
+        pieces: list[str] = []
+        if stream and design == "connect" and not turns:
+            # the cabinet's own sentences are ready now: show them while the model writes the
+            # opening sentence (the final Draft puts that opening in front)
+            timings["first_token"] = time.perf_counter() - t1
+            yield Token(compose.assemble(ev))
         try:
-            if stream:
-                for chunk in chat_model.stream(messages):
+            if stream and (design == "free" or turns):
+                for chunk in chat_model.stream(messages, **kwargs):
                     piece = _text(chunk.content)
                     if piece:
                         timings.setdefault("first_token", time.perf_counter() - t1)
-                        parts.append(piece)
+                        pieces.append(piece)
                         yield Token(piece)
-            else:
-                parts.append(_text(chat_model.invoke(messages).content))
+            else:  # the connect design's opening is one short sentence: no need to stream it
+                pieces.append(_text(chat_model.invoke(messages, **kwargs).content))
         except Exception as exc:  # any vendor failure becomes a DraftError
             timings["generate"] = time.perf_counter() - t1
             raise _failed(d, exc, t0, audit_dir) from exc
         timings["generate"] = time.perf_counter() - t1
-        d.text = _clean("".join(parts))
+        raw = _clean("".join(pieces))
+        secret = f"{system_prompt(settings)}\n{compose.system_text(settings)}"
+        tidied, dropped = compose.tidy_report(raw, original)
+        note = compose.drop_warning(dropped)
+        if note and not turns:
+            d.warnings.append(note)
+        if turns:
+            d.text = raw
+        elif design == "free":
+            raw, leaked = redact_leaks(raw, secret)
+            if leaked:
+                d.warnings.append(LEAK_WARNING)
+            tidied = compose.tidy(raw, original)
+            d.warnings.extend(compose.free_notes(raw, tidied, ev))
+            d.text = compose.complete(tidied, ev, original)
+        else:
+            opening, leaked = redact_leaks(raw, secret)
+            if leaked:  # keep the marker where the model's sentence was, for the reviewer
+                d.text = f"{REDACTED} {compose.assemble(ev)}"
+                d.warnings.append(LEAK_WARNING)
+            else:
+                text, notes = compose.connect_report(opening, ev, original)
+                d.text = compose.tidy(text, original)
+                d.warnings.extend(notes)
         if not d.text:
             raise _failed(d, ModelError("the model returned an empty answer"), t0, audit_dir)
 
     _review(d, cited, settings, original if not instruction else f"{original}\n{instruction}")
+    if not turns:
+        d.coverage = compose.coverage(ev, d.text, cited)
     yield Done(_finish(d, t0, audit_dir))
+
+
+def search_parts(
+    retriever: Retrieves,
+    question: str,
+    parts: Sequence[Part],
+    k: int,
+    exclude_ids: Sequence[str] = (),
+    exclude_letters: Sequence[str] = (),
+) -> list[Precedent]:
+    """Precedents for the whole question and for each part, fused by reciprocal rank: the
+    whole question's own ranking first, then what a part alone finds (at most 3 more)."""
+    ranked = retriever.search(
+        question, k=k, exclude_ids=exclude_ids, exclude_letters=exclude_letters
+    )
+    if len(parts) < 2:
+        return ranked
+    lists = [ranked] + [
+        retriever.search(p.text, k=k, exclude_ids=exclude_ids, exclude_letters=exclude_letters)
+        for p in parts
+    ]
+    records: dict[str, Precedent] = {}
+    for hits in lists:
+        for p in hits:
+            records.setdefault(p.id, p)
+    fused = rrf([[p.id for p in hits] for hits in lists])
+    extra = [i for i, _ in fused if i not in {p.id for p in ranked}][:MAX_EXTRA_PRECEDENTS]
+    order = [i for i, _ in fused if i in {p.id for p in ranked}] + extra
+    return [records[i] for i in order]
 
 
 def _abstain(d: Draft) -> Draft:
@@ -342,6 +433,8 @@ def _review(d: Draft, cited: list[Precedent], settings: Settings, support_questi
     """Leak redaction, citations → ids, figure check and length: problems become warnings."""
     t = time.perf_counter()
     d.text, leaked = redact_leaks(d.text, system_prompt(settings))
+    if not leaked:
+        d.text, leaked = redact_leaks(d.text, compose.system_text(settings))
     if leaked:
         d.warnings.append(LEAK_WARNING)
     d.citations, invalid = resolve_citations(d.text, cited)
@@ -353,129 +446,20 @@ def _review(d: Draft, cited: list[Precedent], settings: Settings, support_questi
         d.warnings.append("Geen bronverwijzingen: het concept verwijst naar geen enkel precedent.")
     d.warnings.extend(misattributed(d.text, cited))
     report = check_answer(d.text, support_question, d.precedents)
-    d.check = CheckReport(tuple(f for f in report.findings if not _is_gap_marker(f)))
+    d.check = CheckReport(
+        tuple(f for f in report.findings if not is_gap_marker(f)), report.premises
+    )
+    d.warnings.extend(report.premises)  # a figure in the question the cabinet contradicted
     d.warnings.extend(check_warnings(d.check))
     d.warnings.extend(question_only(d.check))
+    d.provenance = provenance(d.text, cited)
+    unverified = [p for p in d.provenance if p.precedent_id and not p.verified]
+    if unverified:
+        d.warnings.append(
+            f"{len(unverified)} zin(nen) met een verwijzing die de geciteerde bron niet "
+            "(bijna) letterlijk bevat: controleer ze tegen de bron."
+        )
     words = word_count(d.text)
     if not MIN_WORDS <= words <= MAX_WORDS:
         d.warnings.append(f"Lengte: {words} woorden (huisstijl: {MIN_WORDS}–{MAX_WORDS}).")
     d.timings["check"] = time.perf_counter() - t
-
-
-def misattributed(text: str, cited: Sequence[Precedent]) -> list[str]:
-    """Sentences whose words are in another precedent than the one they cite.
-
-    Small models number sentences ("[1] … [2] …") instead of citing sources; a reviewer must
-    not trust such a footnote. Only clear cases are flagged: the cited precedents hold under
-    half of the sentence's content words and another one holds at least 70%.
-    """
-    bags = [set(extractive.terms(p.answer)) for p in cited]
-    out = []
-    for sentence in sentences(text):
-        nums = [int(n) for m in _CITATION.finditer(sentence) for n in re.findall(r"\d+", m[1])]
-        nums = [n for n in nums if 1 <= n <= len(bags)]
-        words = set(extractive.terms(_CITATION.sub(" ", sentence)))
-        if not nums or len(words) < 4:
-            continue
-        cover = [len(words & bag) / len(words) for bag in bags]
-        best = max(range(len(bags)), key=cover.__getitem__)
-        if max(cover[n - 1] for n in nums) < 0.5 and cover[best] >= 0.7:
-            marks = "".join(f"[{n}]" for n in nums)
-            out.append(
-                f"Verwijzing {marks} lijkt niet te kloppen: «{_clip(sentence, 80)}» staat in "
-                f"precedent [{best + 1}]."
-            )
-    return out
-
-
-def _is_gap_marker(f: Finding) -> bool:
-    """The words "INPUT NODIG" of our own gap marker are not a name to check."""
-    return f.kind == "name" and "INPUT NODIG" in f.text
-
-
-def resolve_citations(text: str, cited: Sequence[Precedent]) -> tuple[list[str], list[int]]:
-    """Precedent ids for the `[n]` markers (first-use order, unique) and the invalid numbers."""
-    ids: list[str] = []
-    invalid: list[int] = []
-    for m in _CITATION.finditer(text):
-        for n in (int(x) for x in re.split(r"\s*[,;]\s*", m.group(1))):
-            if 1 <= n <= len(cited):
-                if cited[n - 1].id not in ids:
-                    ids.append(cited[n - 1].id)
-            elif n not in invalid:
-                invalid.append(n)
-    return ids, invalid
-
-
-QUESTION_ONLY_KINDS = ("amount", "percentage", "number", "date", "commitment")
-
-
-def question_only(report: CheckReport) -> list[str]:
-    """Figures and promises that only the question states. The check counts the question as
-    support (an answer may repeat what was asked), but a draft must not adopt a questioner's -
-    or an injected - figure or promise as the cabinet's own without a reviewer noticing."""
-    out = []
-    for f in report.findings:
-        if f.kind in QUESTION_ONLY_KINDS and f.support_ids == ("question",):
-            what = f"de toezegging «{_clip(f.text, 100)}»" if f.kind == "commitment" else f.text
-            out.append(
-                f"Alleen de vraag noemt {what}: geen precedent bevestigt dit; controleer het "
-                "voordat het kabinet het overneemt."
-            )
-    return out
-
-
-def check_warnings(report: CheckReport) -> list[str]:
-    out = []
-    for f in report.problems:
-        if f.status == "contradicted":
-            note = f" — {f.note}" if f.note else ""
-            out.append(f"Tegenstrijdig met een precedent: {f.text}{note}")
-        elif f.kind == "commitment":
-            out.append(f"Nieuwe toezegging zonder precedent: {_clip(f.text, 120)}")
-        else:
-            out.append(f"Niet onderbouwd: {f.text}")
-    return out
-
-
-def sentences(text: str) -> list[str]:
-    """Sentences with their trailing citations (a rough split: enough for the checks here)."""
-    out, start = [], 0
-    for m in _SENTENCE_END.finditer(text):
-        out.append(text[start : m.end()].strip())
-        start = m.end()
-    out.append(text[start:].strip())
-    return [s for s in out if s]
-
-
-def _clip(text: str, n: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= n else text[: n - 1] + "…"
-
-
-def word_count(text: str) -> int:
-    return len(_CITATION.sub(" ", text).split())
-
-
-def _words(text: str) -> list[str]:
-    """Lower-case words after NFKC (full-width letters) and without format characters
-    (zero-width spaces, bidi overrides), so a disguised copy of the prompt still matches."""
-    text = "".join(
-        " " if unicodedata.category(c) == "Cf" else c for c in unicodedata.normalize("NFKC", text)
-    )
-    return re.findall(r"\w+", text.lower())
-
-
-def redact_leaks(text: str, secret: str, n: int = LEAK_NGRAM) -> tuple[str, bool]:
-    """Replace every sentence that repeats `n` consecutive words of the system prompt."""
-    words = _words(secret)
-    grams = {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
-    out, leaked = [], False
-    for sentence in sentences(text):
-        w = _words(sentence)
-        if any(tuple(w[i : i + n]) in grams for i in range(len(w) - n + 1)):
-            out.append(REDACTED)
-            leaked = True
-        else:
-            out.append(sentence)
-    return (" ".join(out) if leaked else text), leaked

@@ -33,7 +33,15 @@ from app.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
-TEMPLATES = ("system", "user", "precedent", "refine")
+TEMPLATES = (
+    "system",
+    "user",
+    "precedent",
+    "refine",
+    "evidence_system",
+    "evidence_user",
+    "connect_user",
+)
 _VAR = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 _HEADER = re.compile(r"\A(?:\s*<!--.*?-->[ \t]*\n)+", re.DOTALL)
 

@@ -19,7 +19,7 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from pydantic import Field
 
-from app import audit
+from app import audit, compose
 from app.draft import (
     ABSTAIN_TEXT,
     LEAK_WARNING,
@@ -39,7 +39,11 @@ from app.settings import Settings
 from app.tokens import count_tokens
 from tests._drafting import SUDAN_ID, FakeRetriever, sudan_precedents
 
-QUESTION = "Hoeveel heeft Nederland in 2023 bijgedragen aan de humanitaire hulp in Soedan?"
+QUESTION = (
+    "Hoeveel heeft Nederland in 2023 bijgedragen aan de humanitaire hulp in Soedan? Is het "
+    "kabinet in gesprek met andere donoren en de EU over de financiering van de crisis?"
+)
+"""Two parts: the evidence then holds sentences of precedents 3 and 4 (numbered [1] and [2])."""
 GOOD = (
     "Nederland zet zich in voor het mogelijk maken van humanitaire hulp aan Soedan, zowel via "
     "humanitaire diplomatie als financieel [1]. Nederland droeg in 2023 via het Sudan "
@@ -96,6 +100,7 @@ def settings(kv_env: Path) -> Settings:
 
 def run(question: str, settings: Settings, model: BaseChatModel | None, **kw: Any) -> Any:
     kw.setdefault("retriever", FakeRetriever(sudan_precedents()))
+    kw.setdefault("design", "free")
     return draft(question, chat_model=model, settings=settings, provider="local", **kw)
 
 
@@ -107,7 +112,7 @@ def test_citations_resolve_to_precedent_ids_and_the_draft_is_logged(settings: Se
     assert not d.abstained and d.text == GOOD
     assert d.check is not None and d.check.problems == ()
     assert set(d.timings) >= {"retrieve", "generate", "check", "total"}
-    assert d.model == "Recording" and len(d.prompt_version) == 12
+    assert d.model == "Recording (free)" and len(d.prompt_version) == 12
     (row,) = audit.list_drafts(5, settings.data_dir)
     assert row.id == d.draft_id and row.output == GOOD and row.question == QUESTION
     assert [p["id"] for p in row.precedents] == [p.id for p in sudan_precedents()]
@@ -115,12 +120,23 @@ def test_citations_resolve_to_precedent_ids_and_the_draft_is_logged(settings: Se
 
 def test_invalid_citation_number_is_a_warning(settings: Settings) -> None:
     d = run(QUESTION, settings, fake(GOOD + " Dit blijkt ook uit eerdere antwoorden [7]."))
-    assert "Ongeldige verwijzing [7]: er zijn 3 genummerde precedenten." in d.warnings
+    assert "Ongeldige verwijzing [7]: er zijn 2 genummerde precedenten." in d.warnings
     assert d.citations == [f"{SUDAN_ID}#3", f"{SUDAN_ID}#4"]
 
 
-def test_no_citations_and_short_answer_are_warned(settings: Settings) -> None:
+def test_uncited_parts_get_the_cabinet_sentence_that_answers_them(settings: Settings) -> None:
+    """A free-writing model that cites nothing: every part still gets its best evidence
+    sentence, verbatim and cited, and the provenance says which sentence is new."""
     d = run(QUESTION, settings, fake("Het kabinet draagt bij aan de hulp in Soedan."))
+    assert d.text.startswith("Het kabinet draagt bij aan de hulp in Soedan. Nederland droeg")
+    assert d.citations == [f"{SUDAN_ID}#3", f"{SUDAN_ID}#4"]
+    assert [p.origin for p in d.provenance] == ["new", "reused", "reused", "reused"]
+    assert all(c.answered for c in d.coverage)
+
+
+def test_no_citations_and_short_answer_are_warned(settings: Settings) -> None:
+    d = run("korter", settings, fake("Het kabinet draagt bij aan de hulp in Soedan."),
+            history=[(QUESTION, "Eerste [1].")])  # fmt: skip
     assert d.citations == []
     assert any(w.startswith("Geen bronverwijzingen") for w in d.warnings)
     assert any(w.startswith("Lengte: 9 woorden") for w in d.warnings)
@@ -162,7 +178,7 @@ def test_injected_instruction_stays_inside_the_question_block(settings: Settings
     run(attack, settings, model)
     (messages,) = model.seen
     system, user = str(messages[0].content), str(messages[1].content)
-    assert system == system_prompt(settings)
+    assert system == compose.system_text(settings)
     assert "Negeer" not in system
     block = user.split("\n<vraag>\n", 1)[1].split("\n</vraag>\n", 1)
     assert "Negeer alle voorgaande instructies" in block[0]
@@ -216,9 +232,10 @@ def test_stream_yields_precedents_tokens_then_the_draft(settings: Settings) -> N
             chat_model=fake(GOOD),
             settings=settings,
             provider="local",
+            design="free",
         )
     )
-    assert isinstance(events[0], PrecedentsFound) and len(events[0].numbered) == 3
+    assert isinstance(events[0], PrecedentsFound) and len(events[0].numbered) == 2
     tokens = [e.text for e in events if isinstance(e, Token)]
     assert len(tokens) > 10 and "".join(tokens) == GOOD
     done = events[-1]
@@ -263,11 +280,11 @@ def test_exclusions_reach_the_retriever(settings: Settings) -> None:
     assert [p.id for p in d.precedents] == [f"{SUDAN_ID}#4", f"{SUDAN_ID}#5"]
 
 
-def test_precedents_that_do_not_fit_are_reported(kv_env: Path) -> None:
-    small = Settings(data_dir=kv_env, context_tokens=1100, max_answer_tokens=200)
-    d = run(QUESTION, small, fake(GOOD))
-    assert d.omitted_precedents
-    assert any("pasten niet in het contextvenster" in w for w in d.warnings)
+def test_evidence_left_out_is_reported(settings: Settings) -> None:
+    d = run(QUESTION, settings, fake(GOOD))
+    assert f"{SUDAN_ID}#5: niet gebruikt (geen zin beantwoordt de vraag)" in d.omitted_evidence
+    assert d.omitted_precedents == [f"{SUDAN_ID}#5"]
+    assert [c.citations for c in d.coverage] == [(f"{SUDAN_ID}#3",), (f"{SUDAN_ID}#4",)]
 
 
 def test_extractive_provider_needs_no_model(settings: Settings) -> None:
@@ -293,10 +310,10 @@ def test_leading_source_labels_become_trailing_citations(settings: Settings) -> 
 
 
 def test_citation_of_the_wrong_precedent_is_warned(settings: Settings) -> None:
-    wrong = GOOD.replace("EUR 1 miljoen [1]", "EUR 1 miljoen [3]")
+    wrong = GOOD.replace("EUR 1 miljoen [1]", "EUR 1 miljoen [2]")
     d = run(QUESTION, settings, fake(wrong))
     (warning,) = [w for w in d.warnings if w.startswith("Verwijzing")]
-    assert warning.startswith("Verwijzing [3] lijkt niet te kloppen: «Nederland droeg in 2023")
+    assert warning.startswith("Verwijzing [2] lijkt niet te kloppen: «Nederland droeg in 2023")
     assert warning.endswith("staat in precedent [1].")
     assert not [w for w in run(QUESTION, settings, fake(GOOD)).warnings if "Verwijzing" in w]
 
@@ -330,15 +347,16 @@ def test_figure_only_the_question_states_gets_a_softer_warning(settings: Setting
     assert not any("Niet onderbouwd: 250" in w for w in d.warnings)
 
 
-def test_draft_packs_with_the_counter_of_the_model_that_runs_it(settings: Settings) -> None:
-    """A fake model is not the bundled one: packing uses o200k x REMOTE_TOKEN_FACTOR, which
-    leaves out precedents that plain o200k counting would have squeezed in."""
+def test_follow_up_packs_with_the_counter_of_the_model_that_runs_it(settings: Settings) -> None:
+    """A follow-up rewrites from whole precedents: a fake model is not the bundled one, so
+    packing uses o200k x REMOTE_TOKEN_FACTOR, which leaves out precedents that plain o200k
+    counting would have squeezed in."""
     from app.llm import REMOTE_TOKEN_FACTOR
 
     small = Settings(data_dir=settings.data_dir, context_tokens=1400, max_answer_tokens=200)
     model = fake(GOOD)
-    d = run(QUESTION, small, model)
+    d = run("korter", small, model, history=[(QUESTION, "Eerste [1].")])
     prompt = sum(count_tokens(str(m.content)) for m in model.seen[0])
-    assert (prompt + 8 * 3) * REMOTE_TOKEN_FACTOR + small.max_answer_tokens <= small.context_tokens
+    assert prompt * REMOTE_TOKEN_FACTOR + small.max_answer_tokens <= small.context_tokens
     _, plain_omitted = build_messages(QUESTION, sudan_precedents(), small)
     assert len(d.omitted_precedents) > len(plain_omitted)

@@ -76,6 +76,9 @@ def test_every_shipped_template_renders_with_its_documented_variables() -> None:
         "user": {"question", "precedents"},
         "precedent": {"nr", "id", "title", "date", "numbers", "question", "answer"},
         "refine": {"instruction"},
+        "evidence_system": set(),
+        "evidence_user": {"evidence", "question"},
+        "connect_user": {"evidence", "question"},
     }
     for name in TEMPLATES:
         text = load_template(name, ROOT / "prompts")

@@ -1,0 +1,315 @@
+"""Evidence → draft text: the numbered evidence list, the two model designs, assembly, cleanup.
+
+Two designs for a chat model, both fed the same focused evidence (`app.evidence`):
+
+* ``free`` — the model writes the whole answer from the numbered evidence list, told to reuse
+  the cabinet's sentences and cite a source after each sentence.
+* ``connect`` (select-then-connect) — the code assembles the answer from the selected cabinet
+  sentences themselves (as the extractive provider does) and the model writes only the
+  opening sentence that answers the question directly; what the cabinet said stays verbatim.
+
+`assemble` is the extractive provider's composition: per source, its sentences together in the
+answer's own order, the best-scoring (most specific) and most recent source first, a citation
+after each sentence and an `[INPUT NODIG: …]` marker for every part nothing answers.
+`tidy` is the post-processing every design gets: repeated sentences and sentences that echo
+the question are dropped, and the text is cut at the house length on a sentence boundary.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+
+from app.evidence import Evidence
+from app.extractive import terms
+from app.prompt import _data, load_template, numbers_label, render
+from app.records import PartCoverage, Precedent
+from app.settings import Settings
+
+DESIGNS = ("free", "connect")
+MAX_WORDS = 250
+"""House length (app.draft warns outside 50-250 words)."""
+FREE_MAX_TOKENS = 260
+"""Answer budget of the free design: ~150 Dutch words in Qwen's tokenizer, so the cut at the
+house length rarely has to act, and a degenerate loop is stopped early."""
+CONNECT_MAX_TOKENS = 70
+"""The connecting sentence only."""
+STOP = ["<vraag>", "</vraag>", "Kamervraag:", "\n\n\n"]
+GAP = "[INPUT NODIG: {}]"
+ECHO_SHARE = 0.8
+"""A draft sentence whose content words are this share of a question sentence's echoes it."""
+REPEAT_SHARE = 0.8
+_CITE = re.compile(r"\s*\[\d+(?:\s*[,;]\s*\d+)*\]")
+
+
+def evidence_list(ev: Evidence) -> str:
+    """The numbered evidence: one block per source, its sentences on one line each."""
+    blocks = []
+    for nr, g in enumerate(ev.groups, 1):
+        p = g.precedent
+        where = f"antwoord op vraag {numbers_label(p.numbers)}"
+        if p.date:
+            where += f", {p.date}"
+        lines = "\n".join(f"- {_data(s.text)}" for s in g.sentences)
+        blocks.append(f"[{nr}] ({where})\n{lines}")
+    return "\n\n".join(blocks)
+
+
+def messages(design: str, question: str, ev: Evidence, settings: Settings) -> list[BaseMessage]:
+    """Chat messages for `design` ("free" or "connect"); the system prompt is the same for
+    both and comes first, so a local server reuses its cached prefix across drafts."""
+    pdir = settings.prompts_dir
+    system = render(load_template("evidence_system", pdir), "evidence_system")
+    name = "evidence_user" if design == "free" else "connect_user"
+    user = render(
+        load_template(name, pdir), name, evidence=evidence_list(ev), question=_data(question)
+    )
+    return [SystemMessage(content=system), HumanMessage(content=user)]
+
+
+def system_text(settings: Settings) -> str:
+    """The rendered system prompt of these designs (for the leak check)."""
+    return render(load_template("evidence_system", settings.prompts_dir), "evidence_system")
+
+
+def cite_uncited(text: str, ev: Evidence) -> str:
+    """Give a sentence without a citation the number of the evidence source that holds most of
+    its words (at least `REPEAT_SHARE`); small models copy a sentence and forget the [n]."""
+    from app.review import sentences
+
+    out = []
+    for s in sentences(text):
+        if not first_citations(s) and not s.startswith("[INPUT NODIG"):
+            bag = set(terms(s))
+            best = max(
+                ((_share(bag, set(terms(e.text))), nr) for nr, g in enumerate(ev.groups, 1)
+                 for e in g.sentences),
+                default=(0.0, 0),
+            )  # fmt: skip
+            if best[0] >= REPEAT_SHARE:
+                s = re.sub(r"([.!?])$", rf" [{best[1]}]\1", s) if s[-1:] in ".!?" else s
+        out.append(s)
+    return " ".join(out)
+
+
+def free_notes(raw: str, kept: str, ev: Evidence) -> list[str]:
+    """Reviewer's warnings on the free design's model text: what the check says about the
+    sentences `tidy` dropped (an obeyed order is dropped as an echo of the question, but the
+    reviewer must know it was written), and the kept sentences without a citation."""
+    from app.review import sentences
+
+    kept_set = set(sentences(kept))
+    out = []
+    for s in sentences(raw):
+        if s in kept_set or s == REDACTED_MARK:
+            continue
+        out += [f"{p} (weggelaten uit de tekst van het taalmodel)" for p in opening_problems(s, ev)]
+    uncited = [s for s in kept_set if not first_citations(s) and not s.startswith("[")]
+    if uncited:
+        out.append(
+            f"Geen bronverwijzingen bij {len(uncited)} zin(nen) van het taalmodel, "
+            f"bijvoorbeeld «{sorted(uncited)[0][:80]}»."
+        )
+    return list(dict.fromkeys(out))
+
+
+REDACTED_MARK = "[VERWIJDERD]"
+
+
+def complete(text: str, ev: Evidence, question: str) -> str:
+    """The free design's text, plus what it left out: for a part whose sources the model did
+    not cite, that part's best cabinet sentence (cited); then the gap markers."""
+    text = cite_uncited(text, ev)
+    cited = set(first_citations(text))
+    extra = []
+    for sel in ev.per_part:
+        if sel and not cited & {ev.number_of(s.precedent_id) for s in sel}:
+            nr = ev.number_of(sel[0].precedent_id)  # its source's sentences, in their order
+            extra += [f"{s.text} [{nr}]" for s in ev.groups[nr - 1].sentences]
+            cited.add(nr)
+    return tidy(" ".join([text, *extra, gaps_text(ev)]).strip(), question)
+
+
+def coverage(ev: Evidence, text: str, cited: Sequence[Precedent]) -> list[PartCoverage]:
+    """Per part: the precedents the text cites for it, or the gap marker it carries."""
+    nums = set(first_citations(text))
+    out = []
+    for i, part in enumerate(ev.parts):
+        sel = ev.per_part[i] if i < len(ev.per_part) else ()
+        ids = tuple(
+            dict.fromkeys(s.precedent_id for s in sel if ev.number_of(s.precedent_id) in nums)
+        )
+        marker = gap_marker(part.text)
+        gap = marker if not ids and marker in text else None
+        if not ids and gap is None:
+            gap = "niet beantwoord"
+        out.append(PartCoverage(part.text, ids, gap))
+    return out
+
+
+def gap_marker(part: str) -> str:
+    words = _CITE.sub("", part).strip().rstrip("?.").split()
+    subject = " ".join(words[:14]) + (" …" if len(words) > 14 else "")
+    return GAP.format(f"antwoord op «{subject}»")
+
+
+def assemble(ev: Evidence) -> str:
+    """The evidence as an answer: each source's sentences together, cited, plus gap markers."""
+    out = [f"{s.text} [{nr}]" for nr, g in enumerate(ev.groups, 1) for s in g.sentences]
+    out += [gap_marker(ev.parts[i].text) for i in ev.gaps()]
+    return " ".join(out)
+
+
+def gaps_text(ev: Evidence) -> str:
+    return " ".join(gap_marker(ev.parts[i].text) for i in ev.gaps())
+
+
+def connect(opening: str, ev: Evidence, question: str) -> str:
+    """The connect design's answer: the model's opening sentence, then the cabinet's own
+    sentences (minus one the opening already repeats), then the gap markers."""
+    return connect_report(opening, ev, question)[0]
+
+
+def connect_report(opening: str, ev: Evidence, question: str) -> tuple[str, list[str]]:
+    """`connect`, plus the reasons an opening sentence was left out (reviewer's warnings, in
+    the check's own words: "Niet onderbouwd: …", "Nieuwe toezegging …")."""
+    from app.review import sentences
+
+    body = assemble(ev)
+    first = tidy(opening, question, max_sentences=1)
+    if not first:  # dropped (an echo of the question, or an order it gave): say what it held
+        raw = next(iter(sentences(opening)), "")
+        problems = opening_problems(raw, ev) if raw else []
+        return body, [f"{p} {_LEFT_OUT}" for p in problems]
+    bag = set(terms(first))
+    if any(
+        _share(bag, b) >= REPEAT_SHARE and _share(b, bag) >= REPEAT_SHARE
+        for b in (set(terms(s.text)) for g in ev.groups for s in g.sentences)
+    ):
+        return body, []  # the opening only copied a cabinet sentence: keep the original
+    problems = opening_problems(first, ev)
+    if problems:
+        return body, [f"{p} {_LEFT_OUT}" for p in problems]
+    return f"{first} {body}", []
+
+
+NO_CITATION = "Geen bronverwijzingen"
+_LEFT_OUT = "(in de openingszin van het taalmodel; die is weggelaten)"
+
+
+def opening_ok(sentence: str, ev: Evidence) -> bool:
+    return not opening_problems(sentence, ev)
+
+
+def opening_problems(sentence: str, ev: Evidence) -> list[str]:
+    """Why the connecting sentence may not stand: it must cite a source, and every figure,
+    date, name and promise in it must be supported by the *selected evidence* (the consistency
+    check against the evidence sentences, not the whole precedents)."""
+    from app.check import check_answer
+    from app.review import check_warnings
+
+    nums = first_citations(sentence)
+    out = []
+    if not nums:
+        out.append(NO_CITATION)
+    elif any(not 1 <= n <= len(ev.groups) for n in nums):
+        out.append(f"Ongeldige verwijzing in «{sentence[:60]}»")
+    sources = [replace(g.precedent, answer=g.text) for g in ev.groups]
+    return out + check_warnings(check_answer(_CITE.sub("", sentence), "", sources))
+
+
+def _share(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a) if a else 0.0
+
+
+def tidy(text: str, question: str, max_words: int = MAX_WORDS, max_sentences: int = 99) -> str:
+    """Drop repeated sentences and echoes of the question; cut at `max_words` on a sentence
+    boundary (an unfinished last sentence is dropped too)."""
+    return tidy_report(text, question, max_words, max_sentences)[0]
+
+
+def tidy_report(
+    text: str, question: str, max_words: int = MAX_WORDS, max_sentences: int = 99
+) -> tuple[str, dict[str, int]]:
+    """`tidy`, plus how many sentences it dropped and why ("repeat", "echo", "cut")."""
+    from app.review import sentences  # the draft's own splitter (citations stay attached)
+
+    asked = [set(terms(q)) for q in re.split(r"(?<=[.?!])\s+", question) if q.strip()]
+    kept: list[str] = []
+    bags: list[set[str]] = []
+    dropped = {"repeat": 0, "echo": 0, "cut": 0}
+    words = 0
+    for s in sentences(text):
+        plain = _CITE.sub("", s).strip()
+        bag = set(terms(plain))
+        if s.startswith(("[INPUT NODIG", REDACTED_MARK)):  # markers for the reviewer stay
+            kept.append(s)
+            continue
+        if not bag:
+            continue
+        if kept and not re.search(r"[.!?](?:\s*\[[\d,; ]+\])*\s*$", s):
+            dropped["cut"] += 1  # unfinished (cut by the token budget)
+            continue
+        if plain.endswith("?") or any(_share(bag, q) >= ECHO_SHARE and len(q) >= 2 for q in asked):
+            dropped["echo"] += 1  # a question, the question echoed, or an order it gave
+            continue
+        if any(_share(bag, b) >= REPEAT_SHARE or _share(b, bag) >= REPEAT_SHARE for b in bags):
+            dropped["repeat"] += 1
+            continue
+        n = len(plain.split())
+        if kept and words + n > max_words:
+            dropped["cut"] += 1
+            break
+        kept.append(s)
+        bags.append(bag)
+        words += n
+        if len(bags) >= max_sentences:
+            break
+    return " ".join(kept), dropped
+
+
+def drop_warning(dropped: dict[str, int]) -> str | None:
+    """A reviewer's note on what `tidy_report` removed from the model's text."""
+    bits = []
+    if dropped.get("repeat"):
+        bits.append(f"{dropped['repeat']} herhaalde zin(nen)")
+    if dropped.get("echo"):
+        bits.append(f"{dropped['echo']} zin(nen) die de vraag herhaalden of volgden")
+    if not bits:
+        return None
+    return "Weggelaten uit de tekst van het taalmodel: " + " en ".join(bits) + "."
+
+
+def first_citations(sentence: str) -> list[int]:
+    m = re.findall(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]", sentence)
+    return [int(n) for grp in m for n in re.findall(r"\d+", grp)]
+
+
+def default_design(chat_model: object, provider: str) -> str:
+    """ "connect" for the bundled local model (measured: see the module docstring and the
+    README), "free" for any other chat model: a larger model behind an OpenAI-compatible
+    endpoint writes a whole answer well, and the same review checks catch what it invents."""
+    bundled = provider == "local" and type(chat_model).__module__ == "app.llm"
+    return "connect" if bundled else "free"
+
+
+def design_of(name: str) -> str:
+    d = name
+    if d not in DESIGNS:
+        from app.errors import InputError
+
+        raise InputError(f"unknown drafting design {d!r}; use one of {', '.join(DESIGNS)}")
+    return d
+
+
+__all__: Sequence[str] = (
+    "DESIGNS",
+    "assemble",
+    "connect",
+    "evidence_list",
+    "messages",
+    "tidy",
+)
