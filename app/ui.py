@@ -22,7 +22,7 @@ import gradio as gr
 from app import ui_handlers as h
 from app.auth import Authenticator
 from app.errors import InputError, KVError
-from app.ui_views import precedent_cards
+from app.ui_views import CSS, HEADER, precedent_cards
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -31,48 +31,6 @@ TITLE = "Kamervragen-assistent"
 UPLOAD_TYPES = [".txt", ".md", ".pdf", ".docx", ".jsonl"]
 LETTER_TYPES = [".txt", ".md", ".pdf", ".docx"]
 COLORS = {"tegenstrijdig": "#f4a3a3", "niet onderbouwd": "#ffd68a", "onderbouwd": "#bfe3c6"}
-
-CSS = """
-.gradio-container { max-width: 1500px !important; margin: 0 auto; }
-#kv-header { background: #154273; color: #fff; padding: 14px 20px; border-radius: 6px; }
-#kv-header h1 { margin: 0; font-size: 1.45rem; color: #fff; }
-#kv-header p { margin: 4px 0 0; opacity: .9; font-size: .92rem; color: #fff; }
-#kv-header .kv-model { float: right; font-size: .8rem; opacity: .85; margin-top: 6px;
-                       color: #fff; }
-.kv-card { border: 1px solid #d0d7e2; border-left: 4px solid #154273; border-radius: 6px;
-           padding: 10px 12px; margin-bottom: 10px; background: #fff; font-size: .9rem; }
-.kv-card-unused { border-left-color: #9aa5b5; background: #f7f8fa; }
-.kv-card-head { display: flex; gap: 8px; align-items: baseline; }
-.kv-num { font-weight: 700; color: #154273; white-space: nowrap; }
-.kv-unused { font-weight: 500; color: #6b7686; font-size: .8rem; }
-.kv-title { font-weight: 600; color: #1b1f24; display: -webkit-box; -webkit-line-clamp: 2;
-             -webkit-box-orient: vertical; overflow: hidden; }
-.kv-df table, .kv-df td, .kv-df th, .kv-df textarea, .kv-df span {
-  font-family: var(--font) !important; }
-.kv-table, .kv-table tr, .kv-table th, .kv-table td { border: 0 !important; }
-.kv-table tr { border-bottom: 1px solid #e3e7ee !important; }
-.kv-meta, .kv-score { color: #535f6f; font-size: .82rem; margin-top: 2px; }
-.kv-q { margin-top: 8px; }
-.kv-a { margin-top: 6px; max-height: 14em; overflow-y: auto; white-space: pre-wrap;
-        border-top: 1px dashed #d0d7e2; padding-top: 6px; }
-.kv-empty { color: #6b7686; font-style: italic; padding: 8px 2px; }
-.kv-alert { border-radius: 6px; padding: 10px 14px; margin-bottom: 8px; font-size: .92rem; }
-.kv-alert ul { margin: 6px 0 0 18px; }
-.kv-alert-error { background: #fde8e8; border: 1px solid #d52b1e; color: #7a1010; }
-.kv-alert-warn { background: #fff4d6; border: 1px solid #e0a100; color: #5c4300; }
-.kv-alert-ok { background: #e8f5eb; border: 1px solid #39870c; color: #1e4d08; }
-.kv-audit { color: #6b7686; font-size: .8rem; }
-.kv-table { width: 100%; border-collapse: collapse; font-size: .88rem; }
-.kv-table th, .kv-table td { border-bottom: 1px solid #e3e7ee; padding: 5px 8px;
-                             text-align: left; vertical-align: top; }
-.kv-table tr.kv-contradicted td:first-child { color: #a4161a; font-weight: 600; }
-.kv-table tr.kv-unsupported td:first-child { color: #8a5a00; font-weight: 600; }
-#kv-cards { max-height: 78vh; overflow-y: auto !important; padding-right: 4px; }
-"""
-
-HEADER = """<div id="kv-header"><span class="kv-model">Taalmodel: {model}</span><h1>{title}</h1>
-<p>Concept-antwoorden op Kamervragen, consistent met wat het kabinet eerder antwoordde.
-Elk concept is een voorstel: controleer het altijd voordat het de deur uitgaat.</p></div>"""
 
 
 def _fail(exc: KVError) -> Any:
@@ -109,28 +67,35 @@ def _chat_out(view: h.ChatView, session: h.ChatSession) -> tuple[Any, ...]:
     if view.notice:
         gr.Warning(view.notice, duration=15, title="Let op")
     if view.partial:  # a streamed token: send only the chat
-        return view.messages, gr.skip(), gr.skip(), gr.skip(), session, gr.skip()
+        return view.messages, gr.skip(), gr.skip(), gr.skip(), gr.skip(), session, gr.skip()
     ticks = gr.CheckboxGroup(choices=view.choices, value=view.ticked)
-    return view.messages, view.cards, ticks, view.alerts, session, ""
+    return view.messages, view.cards, ticks, view.review, view.alerts, session, ""
 
 
 def build(svc: h.Services) -> gr.Blocks:
     """The Blocks app; `launch()` adds theme, css and the queue."""
     with gr.Blocks(title=TITLE, analytics_enabled=False) as app:
         gr.HTML(HEADER.format(title=TITLE, model=html.escape(svc.model_label())))
-        with gr.Tabs():
+        with gr.Tabs() as tabs:
             with gr.Tab("Vraag beantwoorden", id="chat", elem_id="tab-chat"):
-                _chat_tab(svc)
+                session, to_check = _chat_tab(svc)
             with gr.Tab("Hele brief", id="brief", elem_id="tab-brief"):
                 _letter_tab(svc)
             with gr.Tab("Consistentiecheck", id="check", elem_id="tab-check"):
-                _check_tab(svc)
+                check_q, check_a = _check_tab(svc)
             with gr.Tab("Corpus", id="corpus", elem_id="tab-corpus"):
                 _corpus_tab(svc, app)
+
+        @_errors
+        def hand_over(state: h.ChatSession) -> tuple[Any, ...]:
+            q, a = h.to_check(state)
+            return q, a, gr.Tabs(selected="check")
+
+        to_check.click(hand_over, [session], [check_q, check_a, tabs])
     return app
 
 
-def _chat_tab(svc: h.Services) -> None:
+def _chat_tab(svc: h.Services) -> tuple[gr.State, gr.Button]:
     session = gr.State(lambda: h.ChatSession())
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
@@ -144,6 +109,7 @@ def _chat_tab(svc: h.Services) -> None:
                 placeholder="Stel een Kamervraag. Het concept verschijnt hier, met verwijzingen "
                 "[1], [2] naar de precedenten rechts.",
             )
+            review = gr.HTML(elem_id="kv-review")
             alerts = gr.HTML(elem_id="kv-alerts")
             question = gr.Textbox(
                 label="Kamervraag of aanwijzing",
@@ -156,6 +122,9 @@ def _chat_tab(svc: h.Services) -> None:
             with gr.Row():
                 send = gr.Button("Concept opstellen", variant="primary", elem_id="kv-send")
                 new = gr.Button("Nieuwe vraag", variant="secondary", elem_id="kv-new")
+                to_check = gr.Button(
+                    "Bewerken in de consistentiecheck", variant="secondary", elem_id="kv-to-check"
+                )
             with gr.Accordion("Beoordeel het laatste concept", open=False):
                 reason = gr.Textbox(label="Toelichting (optioneel)", lines=1, elem_id="kv-reason")
                 with gr.Row():
@@ -170,7 +139,7 @@ def _chat_tab(svc: h.Services) -> None:
             redo = gr.Button("Opnieuw opstellen", elem_id="kv-redo")
             cards = gr.HTML(precedent_cards([], {}), elem_id="kv-cards")
 
-    outputs = [chat, cards, ticks, alerts, session, question]
+    outputs = [chat, cards, ticks, review, alerts, session, question]
 
     def ask(message: str, state: h.ChatSession) -> Iterator[Any]:
         yield from _streamed(lambda: h.ask(message, state, svc), state)
@@ -205,6 +174,7 @@ def _chat_tab(svc: h.Services) -> None:
     up.click(rate("up"), [reason, session], [thanks, reason])
     down.click(rate("down"), [reason, session], [thanks, reason])
     chat.like(liked, [reason, session], [thanks, reason])
+    return session, to_check
 
 
 def _letter_tab(svc: h.Services) -> None:
@@ -284,10 +254,11 @@ def _letter_tab(svc: h.Services) -> None:
     make.click(make_fn, [table, session], [docx], show_progress_on=[docx])
 
 
-def _check_tab(svc: h.Services) -> None:
+def _check_tab(svc: h.Services) -> tuple[gr.Textbox, gr.Textbox]:
     gr.Markdown(
         "Controleer een antwoord van wie dan ook tegen eerdere antwoorden: cijfers, bedragen, "
-        "data, namen en toezeggingen die niet in een precedent staan worden gemarkeerd."
+        "data, namen en toezeggingen die niet in een precedent staan worden gemarkeerd, en per "
+        "zin ziet u of de tekst uit een eerder kabinetsantwoord komt of nieuw is."
     )
     with gr.Row():
         question = gr.Textbox(label="Kamervraag", lines=4, elem_id="kv-check-q")
@@ -304,15 +275,19 @@ def _check_tab(svc: h.Services) -> None:
         elem_id="kv-check-marked",
     )
     summary = gr.HTML(elem_id="kv-check-summary")
+    origin = gr.HTML(elem_id="kv-check-origin")
     with gr.Accordion("Precedenten waartegen is gecontroleerd", open=False):
         cards = gr.HTML()
 
     @_errors
-    def check_fn(q: str, a: str) -> tuple[Any, str, str]:
+    def check_fn(q: str, a: str) -> tuple[Any, str, str, str]:
         view = h.check(q, a, svc)
-        return view.highlights, view.summary, view.cards
+        return view.highlights, view.summary, view.marks, view.cards
 
-    go.click(check_fn, [question, answer], [marked, summary, cards], show_progress_on=[marked])
+    go.click(
+        check_fn, [question, answer], [marked, summary, origin, cards], show_progress_on=[marked]
+    )
+    return question, answer
 
 
 def _corpus_tab(svc: h.Services, app: gr.Blocks) -> None:

@@ -4,98 +4,50 @@ Each handler takes the user's input, the per-session state and the app's `Servic
 same pipeline functions the CLI calls (`draft_stream`, `draft_letter`, `check_answer`, `ingest`,
 `add_feedback`) and returns view data: chat messages, HTML snippets, table rows. Errors stay
 `app.errors` exceptions; `app.ui` turns them into gr.Error / gr.Warning. Session state lives in
-small dataclasses that gradio keeps per browser tab (gr.State), never in globals.
+small dataclasses that gradio keeps per browser tab (gr.State), never in globals. The whole-letter
+tab's handlers are in `app.ui_letter`, the `Services` in `app.ui_services` (both re-exported
+here, so `app.ui` needs one import).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from langchain_core.language_models import BaseChatModel
-
 from app import audit
-from app.answer_letter import draft_letter, write_docx
 from app.check import check_answer
-from app.draft import Done, DraftError, PrecedentsFound, Token, check_warnings, draft_stream
-from app.errors import InputError, KVError, ParseError
+from app.draft import Done, DraftError, PrecedentsFound, Token, draft_stream
+from app.errors import InputError, KVError
 from app.ingest import ingest
-from app.letters import parse_questions
-from app.prompt import numbers_label
-from app.records import Draft, Letter, Precedent
-from app.retrieve import Retriever
-from app.settings import Settings
+from app.marks import provenance_against
+from app.records import Draft, Precedent
+from app.ui_letter import (  # noqa: F401  (re-exported for app.ui and the tests)
+    LETTER_HEADERS,
+    LetterSession,
+    LetterView,
+    choose_set,
+    draft_all,
+    export_docx,
+    letter_rows,
+    load_questions,
+)
+from app.ui_services import Progress, Services, require_text
 from app.ui_views import (
     alerts_html,
     check_summary,
     choice_label,
     highlight_spans,
     precedent_cards,
-    short,
+    provenance_html,
+    review_html,
 )
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[float, str], None]
-"""progress(fraction_done, description) — gr.Progress fits this shape."""
-
 WORKING = "_Concept wordt opgesteld…_"
-
-
-@dataclass
-class Services:
-    """The collaborators every handler needs, built once when the server starts."""
-
-    settings: Settings
-    retriever: Retriever
-    chat_model: BaseChatModel | None
-    provider: str
-
-    @classmethod
-    def start(cls, settings: Settings, provider: str | None = None) -> Services:
-        provider = provider or settings.provider
-        chat_model = None
-        if provider != "extractive":
-            from app.llm import get_chat_model
-
-            chat_model = get_chat_model(settings, provider)
-        return cls(settings, Retriever.from_settings(settings), chat_model, provider)
-
-    def model_label(self) -> str:
-        """The chat model in words, for the header and the Corpus tab."""
-        if self.provider == "extractive":
-            return "geen (extractief: zinnen uit de precedenten)"
-        if self.provider == "local":
-            from app.model_bundle import MODEL_NAME
-
-            return f"{MODEL_NAME}, lokaal"
-        from app.llm import model_name
-
-        return model_name(self.settings, self.provider).removeprefix("openai:")
-
-    def pipeline(self) -> dict[str, Any]:
-        return {
-            "retriever": self.retriever,
-            "chat_model": self.chat_model,
-            "settings": self.settings,
-            "provider": self.provider,
-        }
-
-
-def require_text(text: str | None, what: str, limit: int) -> str:
-    """The stripped input, or an InputError in Dutch saying what to do about it."""
-    value = (text or "").strip()
-    if not value:
-        raise InputError(f"{what} is leeg: vul eerst de tekst in.")
-    if len(value) > limit:
-        raise InputError(
-            f"{what} is te lang ({len(value):,} tekens, maximaal {limit:,}). "
-            "Kort de tekst in of splits hem op."
-        )
-    return value
 
 
 # -- chat ------------------------------------------------------------------------------------
@@ -129,6 +81,8 @@ class ChatView:
     choices: list[tuple[str, str]]
     ticked: list[str]
     alerts: str
+    review: str = ""
+    """The finished draft's provenance marks and part coverage (empty while drafting)."""
     notice: str | None = None
     """A problem the user must see (LLM down …) while the app goes on."""
     partial: bool = False
@@ -195,7 +149,7 @@ def _run(
                     session.retrieved = list(event.precedents)
                 session.current = list(event.precedents)
                 session.numbered = [p.id for p in event.numbered]
-                yield _view(session)
+                yield _view(session, drafting=True)
             elif isinstance(event, Token):
                 parts.append(event.text)
                 reply["content"] = "".join(parts)
@@ -248,7 +202,7 @@ def _panel(session: ChatSession) -> list[Precedent]:
     return out
 
 
-def _view(session: ChatSession, notice: str | None = None) -> ChatView:
+def _view(session: ChatSession, notice: str | None = None, drafting: bool = False) -> ChatView:
     numbers = {pid: n for n, pid in enumerate(session.numbered, 1)}
     panel = _panel(session)
     choices = [(choice_label(p, numbers.get(p.id)), p.id) for p in panel]
@@ -259,8 +213,17 @@ def _view(session: ChatSession, notice: str | None = None) -> ChatView:
         choices=choices,
         ticked=list(session.numbered) if session.numbered else [],
         alerts=alerts_html(d) if d else "",
+        review="" if drafting else review_html(d, numbers),
         notice=notice,
     )
+
+
+def to_check(session: ChatSession) -> tuple[str, str]:
+    """The question and the latest draft, for the check tab (where the user can edit the
+    answer and check it again: figures, premises, provenance)."""
+    if session.question is None or session.draft is None or not session.draft.text:
+        raise InputError("Er is nog geen concept om te controleren: stel eerst een vraag.")
+    return session.question, session.draft.text
 
 
 def feedback(
@@ -290,6 +253,8 @@ class CheckView:
     highlights: list[tuple[str, str | None]]
     summary: str
     cards: str
+    marks: str = ""
+    """The answer's sentences marked by origin (reused / adapted / new)."""
 
 
 def check(question: str | None, answer: str | None, svc: Services) -> CheckView:
@@ -298,109 +263,13 @@ def check(question: str | None, answer: str | None, svc: Services) -> CheckView:
     a = require_text(answer, "Het antwoord", svc.settings.max_question_chars)
     precedents = svc.retriever.search(q, k=svc.settings.top_k)
     report = check_answer(a, q, precedents)
+    marks = provenance_html(provenance_against(a, precedents), a, {})
     return CheckView(
-        highlight_spans(a, report), check_summary(report, a), precedent_cards(precedents, {})
+        highlight_spans(a, report),
+        check_summary(report, a),
+        precedent_cards(precedents, {}),
+        marks,
     )
-
-
-# -- whole letter ----------------------------------------------------------------------------
-
-
-@dataclass
-class LetterSession:
-    sets: list[Letter] = field(default_factory=list)
-    """Every question set in the input (a JSONL file can hold several)."""
-    letter: Letter | None = None
-    drafts: list[Draft] = field(default_factory=list)
-
-
-@dataclass
-class LetterView:
-    rows: list[list[str]]
-    sets: list[tuple[str, int]]
-    """Choices for the set picker: (label, index into `LetterSession.sets`)."""
-    notice: str | None = None
-
-
-LETTER_HEADERS = ["Nr.", "Vraag", "Concept-antwoord (bewerkbaar)", "Controlepunten"]
-
-
-def load_questions(
-    text: str | None, upload: str | None, session: LetterSession, svc: Services
-) -> LetterView:
-    """Parse an uploaded file (txt, pdf, docx, jsonl) or, without one, the pasted text."""
-    errors: list[ParseError] = []
-    if upload:
-        path = Path(upload)
-        if path.stat().st_size > svc.settings.max_upload_bytes:
-            raise InputError(
-                f"{path.name} is te groot (meer dan {svc.settings.max_upload_bytes:,} bytes)."
-            )
-        sets = parse_questions(path, errors)
-    else:
-        pasted = require_text(text, "De vragenset", svc.settings.max_upload_bytes)
-        # A trailing newline keeps parse_questions from reading pasted text as a server path.
-        sets = parse_questions(pasted + "\n", errors)
-    sets = [s for s in sets if s.items]
-    if not sets:
-        raise InputError(
-            "Geen vragen gevonden. Nummer de vragen ('Vraag 1', '1.') of upload een jsonl-bestand "
-            "met een veld 'questions'."
-        )
-    session.sets, session.letter, session.drafts = sets, sets[0], []
-    notice = None
-    if errors:
-        notice = f"{len(errors)} regel(s) overgeslagen: " + "; ".join(str(e) for e in errors[:3])
-    choices = [(f"{short(s.title, 90)} ({len(s.items)} vragen)", i) for i, s in enumerate(sets)]
-    return LetterView(letter_rows(session), choices, notice)
-
-
-def choose_set(index: int | None, session: LetterSession) -> list[list[str]]:
-    if index is None or not 0 <= int(index) < len(session.sets):
-        raise InputError("Kies een vragenset uit de lijst.")
-    session.letter, session.drafts = session.sets[int(index)], []
-    return letter_rows(session)
-
-
-def draft_all(session: LetterSession, svc: Services, progress: Progress) -> list[list[str]]:
-    """Draft every question (a failed model call keeps that question's precedents and goes on)."""
-    if session.letter is None:
-        raise InputError("Lees eerst een vragenset in (plak de tekst of upload een bestand).")
-    progress(0.0, f"0 van {len(session.letter.items)} vragen")
-
-    def step(done: int, total: int, item: Any) -> None:
-        progress(done / total, f"Vraag {numbers_label(item.numbers)} klaar ({done} van {total})")
-
-    session.drafts = draft_letter(session.letter, progress=step, **svc.pipeline())
-    return letter_rows(session)
-
-
-def letter_rows(session: LetterSession) -> list[list[str]]:
-    if session.letter is None:
-        return []
-    rows = []
-    for i, item in enumerate(session.letter.items):
-        d = session.drafts[i] if i < len(session.drafts) else None
-        notes = "" if d is None else " • ".join(d.warnings) or "geen"
-        rows.append([numbers_label(item.numbers), item.question, d.text if d else "", notes])
-    return rows
-
-
-def export_docx(session: LetterSession, rows: Sequence[Sequence[Any]], out_dir: Path) -> Path:
-    """The answer letter as .docx, with the answers as edited in the table."""
-    if session.letter is None or len(session.drafts) != len(session.letter.items):
-        raise InputError("Laat eerst alle vragen beantwoorden ('Alle vragen beantwoorden').")
-    drafts = []
-    for i, (item, d) in enumerate(zip(session.letter.items, session.drafts, strict=True)):
-        row = rows[i] if i < len(rows) else ()
-        edited = str(row[2] if len(row) > 2 and row[2] is not None else "").strip()
-        if edited and edited != d.text.strip():
-            report = check_answer(edited, item.question, d.precedents)
-            notes = ["Handmatig aangepast; cijfers opnieuw gecontroleerd.", *check_warnings(report)]
-            d = replace(d, text=edited, check=report, warnings=notes)
-        drafts.append(d)
-    stem = "".join(c if c.isalnum() or c in "-_" else "-" for c in session.letter.id)[:60]
-    return write_docx(session.letter, drafts, out_dir / f"antwoorden-{stem or 'brief'}.docx")
 
 
 # -- corpus ----------------------------------------------------------------------------------

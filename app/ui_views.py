@@ -1,4 +1,5 @@
-"""HTML and table views for the web UI: precedent cards, warnings, the check report.
+"""HTML and table views for the web UI: precedent cards, warnings, the check report, and a
+draft's provenance per sentence and coverage per question part (with their CSS).
 
 Plain Python (no gradio), so tests can read what the user will see. Every text that comes from
 the corpus, a question or a model is HTML-escaped: letters and answers are data, never markup.
@@ -9,8 +10,9 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
+from app.marks import MARK_LABEL, MARKS, counts_text, mark, sentence_runs
 from app.prompt import numbers_label
-from app.records import CheckReport, Draft, Precedent
+from app.records import CheckReport, Draft, PartCoverage, Precedent, SentenceProvenance
 
 STATUS_LABEL = {
     "contradicted": "tegenstrijdig",
@@ -27,6 +29,76 @@ KIND_LABEL = {
     "commitment": "toezegging",
 }
 SEVERITY = {"supported": 1, "unsupported": 2, "contradicted": 3}
+
+CSS = """
+.gradio-container { max-width: 1500px !important; margin: 0 auto; }
+#kv-header { background: #154273; color: #fff; padding: 14px 20px; border-radius: 6px; }
+#kv-header h1 { margin: 0; font-size: 1.45rem; color: #fff; }
+#kv-header p { margin: 4px 0 0; opacity: .9; font-size: .92rem; color: #fff; }
+#kv-header .kv-model { float: right; font-size: .8rem; opacity: .85; margin-top: 6px;
+                       color: #fff; }
+.kv-card { border: 1px solid #d0d7e2; border-left: 4px solid #154273; border-radius: 6px;
+           padding: 10px 12px; margin-bottom: 10px; background: #fff; font-size: .9rem; }
+.kv-card-unused { border-left-color: #9aa5b5; background: #f7f8fa; }
+.kv-card-head { display: flex; gap: 8px; align-items: baseline; }
+.kv-num { font-weight: 700; color: #154273; white-space: nowrap; }
+.kv-unused { font-weight: 500; color: #6b7686; font-size: .8rem; }
+.kv-title { font-weight: 600; color: #1b1f24; display: -webkit-box; -webkit-line-clamp: 2;
+             -webkit-box-orient: vertical; overflow: hidden; }
+.kv-df table, .kv-df td, .kv-df th, .kv-df textarea, .kv-df span {
+  font-family: var(--font) !important; }
+.kv-table, .kv-table tr, .kv-table th, .kv-table td { border: 0 !important; }
+.kv-table tr { border-bottom: 1px solid #e3e7ee !important; }
+.kv-meta, .kv-score { color: #535f6f; font-size: .82rem; margin-top: 2px; }
+.kv-q { margin-top: 8px; }
+.kv-a { margin-top: 6px; max-height: 14em; overflow-y: auto; white-space: pre-wrap;
+        border-top: 1px dashed #d0d7e2; padding-top: 6px; }
+.kv-empty { color: #6b7686; font-style: italic; padding: 8px 2px; }
+.kv-alert { border-radius: 6px; padding: 10px 14px; margin-bottom: 8px; font-size: .92rem; }
+.kv-alert ul { margin: 6px 0 0 18px; }
+.kv-alert-error { background: #fde8e8; border: 1px solid #d52b1e; color: #7a1010; }
+.kv-alert-warn { background: #fff4d6; border: 1px solid #e0a100; color: #5c4300; }
+.kv-alert-ok { background: #e8f5eb; border: 1px solid #39870c; color: #1e4d08; }
+.kv-audit { color: #6b7686; font-size: .8rem; }
+.kv-table { width: 100%; border-collapse: collapse; font-size: .88rem; }
+.kv-table th, .kv-table td { border-bottom: 1px solid #e3e7ee; padding: 5px 8px;
+                             text-align: left; vertical-align: top; }
+.kv-table tr.kv-contradicted td:first-child { color: #a4161a; font-weight: 600; }
+.kv-table tr.kv-unsupported td:first-child { color: #8a5a00; font-weight: 600; }
+#kv-cards { max-height: 78vh; overflow-y: auto !important; padding-right: 4px; }
+.kv-review { border: 1px solid #d0d7e2; border-radius: 6px; padding: 10px 14px;
+             margin-bottom: 8px; background: #fff; font-size: .92rem; }
+.kv-review h4 { margin: 0 0 4px; font-size: .95rem; color: #154273; }
+.kv-review h4 + .kv-counts { margin-top: -2px; }
+.kv-review .kv-sec { margin-top: 12px; }
+.kv-marked { line-height: 1.75; white-space: pre-wrap; margin-top: 6px; }
+.kv-s { border-radius: 3px; padding: 1px 2px; -webkit-box-decoration-break: clone;
+        box-decoration-break: clone; }
+.kv-s-reused { background: #edf0f4; }
+.kv-s-adapted { background: #d7e8f7; border-bottom: 2px dotted #4f83bd; }
+.kv-s-new { background: #ffe27a; border-bottom: 2px solid #c98a00; }
+.kv-s-unverified { background: #ffc39e; border-bottom: 2px solid #c2410c; }
+.kv-s-gap { background: #fde8e8; color: #7a1010; font-weight: 600;
+            outline: 1px dashed #d52b1e; }
+.kv-legend { display: flex; flex-wrap: wrap; gap: 4px 14px; font-size: .8rem;
+             color: #535f6f; margin: 4px 0 2px; }
+.kv-legend .kv-s { padding: 0 6px; color: #1b1f24; }
+.kv-counts { color: #535f6f; font-size: .82rem; }
+.kv-cover { list-style: none; margin: 4px 0 0; padding: 0; }
+.kv-cover li { padding: 5px 6px 5px 28px; position: relative; border-top: 1px solid #eef1f5; }
+.kv-cover li::before { position: absolute; left: 8px; font-weight: 700; }
+.kv-cover li.kv-part-ok::before { content: "✓"; color: #39870c; }
+.kv-cover li.kv-part-gap { background: #fff1f0; }
+.kv-cover li.kv-part-gap::before { content: "✗"; color: #d52b1e; }
+.kv-cover li.kv-part-nosource { background: #fff4d6; }
+.kv-cover li.kv-part-nosource::before { content: "!"; color: #8a5a00; }
+.kv-cover .kv-src { display: block; color: #535f6f; font-size: .82rem; }
+.kv-cover .kv-open { display: block; color: #7a1010; font-size: .82rem; font-weight: 600; }
+"""
+
+HEADER = """<div id="kv-header"><span class="kv-model">Taalmodel: {model}</span><h1>{title}</h1>
+<p>Concept-antwoorden op Kamervragen, consistent met wat het kabinet eerder antwoordde.
+Elk concept is een voorstel: controleer het altijd voordat het de deur uitgaat.</p></div>"""
 
 
 def short(text: str, n: int) -> str:
@@ -94,6 +166,7 @@ def alerts_html(d: Draft) -> str:
             "toch een precedent aanvinken en opnieuw opstellen.</div>"
         )
     rest = [w for w in d.warnings if not (d.abstained and w.startswith("Geen precedent"))]
+    rest += review_notes(d)
     if rest:
         items = "".join(f"<li>{e(w)}</li>" for w in rest)
         parts.append(
@@ -129,7 +202,22 @@ def highlight_spans(text: str, report: CheckReport) -> list[tuple[str, str | Non
     return runs
 
 
+def premises_html(report: CheckReport) -> str:
+    """Premise warnings on the question ("De vraag noemt …; het kabinet noemde eerder …")."""
+    if not report.premises:
+        return ""
+    items = "".join(f"<li>{html.escape(w)}</li>" for w in report.premises)
+    return (
+        '<div class="kv-alert kv-alert-warn"><strong>Controleer de vraag zelf:</strong>'
+        f"<ul>{items}</ul></div>"
+    )
+
+
 def check_summary(report: CheckReport, answer: str) -> str:
+    return premises_html(report) + _findings_html(report)
+
+
+def _findings_html(report: CheckReport) -> str:
     e = html.escape
     problems = report.problems
     if not report.findings:
@@ -154,3 +242,162 @@ def check_summary(report: CheckReport, answer: str) -> str:
         f"<th>Bron / toelichting</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
     return head + table
+
+
+# -- provenance and coverage -------------------------------------------------------------------
+
+MARK_HELP = {
+    "reused": "Letterlijk overgenomen uit een eerder kabinetsantwoord",
+    "adapted": "Aangepast: het grootste deel van de woorden staat in een eerder antwoord",
+    "new": "Nieuwe tekst: staat niet in een eerder antwoord, controleer hem",
+    "unverified": "Nieuwe tekst met een verwijzing die niet klopt: de bron zegt dit niet",
+    "gap": "Open plek voor de beleidsdirectie",
+}
+
+
+def legend_html() -> str:
+    items = "".join(
+        f'<span title="{html.escape(MARK_HELP[m])}"><span class="kv-s kv-s-{m}">'
+        f"{MARK_LABEL[m]}</span></span>"
+        for m in MARKS
+    )
+    return f'<div class="kv-legend"><span>Legenda:</span>{items}</div>'
+
+
+def review_notes(d: Draft) -> list[str]:
+    """What the coverage and provenance ask of the reviewer, as warning lines: open parts and
+    new sentences (an unverified citation is already one of the draft's own warnings)."""
+    out = []
+    if not d.abstained and d.coverage:
+        n = sum(not c.answered for c in d.coverage)
+        if n:
+            out.append(
+                f"{n} van {len(d.coverage)} deelvragen zonder antwoord uit een precedent: vul de "
+                "open plek [INPUT NODIG] in of vraag de beleidsdirectie."
+            )
+    new = sum(mark(p) == "new" for p in d.provenance)
+    if new:
+        out.append(
+            f"{new} zin(nen) nieuwe tekst die niet in een eerder antwoord staat (geel bij "
+            "'Herkomst per zin'): controleer ze."
+        )
+    return out
+
+
+def _tooltip(p: SentenceProvenance, numbers: dict[str, int]) -> str:
+    m = mark(p)
+    words = [MARK_HELP[m]]
+    if p.precedent_id:
+        nr = numbers.get(p.precedent_id)
+        words.append(f"bron {f'[{nr}] ' if nr else ''}{p.precedent_id}")
+    if m in ("adapted", "unverified") and p.similarity:
+        words.append(f"overeenkomst {round(p.similarity * 100)}%")
+    if m in ("adapted", "unverified") and p.source:
+        words.append(f"dichtstbij: «{short(p.source, 220)}»")
+    return " · ".join(words)
+
+
+def marked_text_html(
+    text: str, items: Sequence[SentenceProvenance], numbers: dict[str, int]
+) -> str:
+    """The answer with every sentence in a span of its origin (escaped; the origin and its
+    source in the tooltip)."""
+    e = html.escape
+    out = []
+    for piece, p in sentence_runs(text, items):
+        m = mark(p)
+        if p is None or not m:
+            out.append(e(piece))
+        else:
+            out.append(
+                f'<span class="kv-s kv-s-{m}" data-origin="{m}" '
+                f'title="{e(_tooltip(p, numbers))}">{e(piece)}</span>'
+            )
+    return f'<div class="kv-marked">{"".join(out)}</div>'
+
+
+def part_state(c: PartCoverage) -> str:
+    """ "ok" (answered with citations), "gap" (marked open) or "nosource" (neither)."""
+    if c.answered:
+        return "ok"
+    return "gap" if c.gap else "nosource"
+
+
+def coverage_summary(coverage: Sequence[PartCoverage]) -> str:
+    """ "2 van 3 deelvragen beantwoord" (or "De vraag is beantwoord" for one part)."""
+    done = sum(c.answered for c in coverage)
+    if len(coverage) == 1:
+        return "De vraag is beantwoord" if done else "De vraag is niet beantwoord"
+    return f"{done} van {len(coverage)} deelvragen beantwoord"
+
+
+def coverage_html(
+    coverage: Sequence[PartCoverage], numbers: dict[str, int], precedents: Sequence[Precedent]
+) -> str:
+    e = html.escape
+    by_id = {p.id: p for p in precedents}
+    rows = []
+    for c in coverage:
+        state = part_state(c)
+        if state == "ok":
+            srcs = []
+            for pid in c.citations:
+                nr = numbers.get(pid)
+                p = by_id.get(pid)
+                when = f", {p.date}" if p and p.date else ""
+                srcs.append(f"{f'[{nr}] ' if nr else ''}{pid}{when}")
+            detail = f'<span class="kv-src">bron: {e("; ".join(srcs))}</span>'
+        elif state == "gap":
+            detail = f'<span class="kv-open">open: {e(c.gap or "")}</span>'
+        else:
+            detail = '<span class="kv-open">beantwoord zonder bronverwijzing</span>'
+        rows.append(f'<li class="kv-part-{state}" data-state="{state}">{e(c.part)}{detail}</li>')
+    return f'<ul class="kv-cover">{"".join(rows)}</ul>'
+
+
+def review_html(d: Draft | None, numbers: dict[str, int]) -> str:
+    """The finished draft for a coordinator: its sentences marked by origin (with a legend)
+    and its question parts answered or open. Empty while there is nothing to show."""
+    if d is None or d.error or (not d.provenance and not d.coverage):
+        return ""
+    parts = ['<div class="kv-review">']
+    if d.provenance:
+        parts += [
+            "<h4>Herkomst per zin</h4>",
+            f'<div class="kv-counts">{html.escape(counts_text(d.provenance))}</div>',
+            legend_html(),
+            marked_text_html(d.text, d.provenance, numbers),
+        ]
+    if d.coverage:
+        parts += [
+            f'<div class="kv-sec"><h4>Deelvragen: {html.escape(coverage_summary(d.coverage))}</h4>',
+            coverage_html(d.coverage, numbers, d.precedents),
+            "</div>",
+        ]
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def provenance_html(items: Sequence[SentenceProvenance], text: str, numbers: dict[str, int]) -> str:
+    """The check tab's view of any answer: its sentences marked by where they come from."""
+    if not items:
+        return ""
+    return (
+        '<div class="kv-review"><h4>Herkomst per zin</h4>'
+        f'<div class="kv-counts">{html.escape(counts_text(items))} · vergeleken met de '
+        "gevonden precedenten</div>"
+        f"{legend_html()}{marked_text_html(text, items, numbers)}</div>"
+    )
+
+
+def letter_notes(d: Draft) -> str:
+    """The letter table's "Controlepunten" cell: coverage, provenance counts, warnings."""
+    notes = []
+    if d.coverage:
+        open_parts = [short(c.part, 60) for c in d.coverage if not c.answered]
+        line = coverage_summary(d.coverage)
+        notes.append(line + (f"; open: «{'», «'.join(open_parts)}»" if open_parts else ""))
+    if d.provenance:
+        notes.append("Herkomst: " + counts_text(d.provenance))
+    notes += d.warnings
+    return " • ".join(notes) or "geen"

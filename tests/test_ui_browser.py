@@ -18,6 +18,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from docx import Document
@@ -48,6 +49,8 @@ CORPUS = (DOGS, PHONE, "ah-tk-20222023-3366", "jenv-2024Z11859-politiebureau-wol
 SCHOOL_Q = "Bent u bereid toe te werken naar een gezamenlijke trainingsschool voor overheidshonden?"
 INJURED_Q = "Wordt bijgehouden hoe vaak politiehonden gewond raken bij een inzet?"
 PHONE_Q = "Waarom is het niet-spoednummer 0900-0904 van de brandweer niet gratis?"
+BUNDLED_Q = f"{SCHOOL_Q} Hoeveel windmolens staan er op de Noordzee?"
+INVENTED = "Het kabinet opent in 2026 tien nieuwe hondenscholen."
 TIMEOUT_MS = 90_000
 USER, PASSWORD = "beleidsmedewerker", "Binnenhof-2025"
 
@@ -346,6 +349,54 @@ def test_model_endpoint_down_keeps_precedents_and_serving(
         pg.click("#kv-check-go")
         pg.wait_for_selector("#kv-check-summary .kv-alert")
         ctx.close()
+
+
+def test_draft_shows_part_coverage_and_provenance_marks(page: Page) -> None:
+    """A bundled question: one part the corpus answers, one it cannot. The coordinator sees
+    each part answered (with its source) or open, and the cabinet's own text apart from new
+    text; the officer edits the draft in the check tab and sees the new sentence marked."""
+    ask(page, BUNDLED_Q)
+    page.locator("#kv-review .kv-marked").wait_for()
+    marked = page.locator("#kv-review .kv-marked")
+    reused = marked.locator('[data-origin="reused"]')
+    assert reused.count() >= 1 and "trainingsschool" in " ".join(reused.all_inner_texts())
+    gap = marked.locator('[data-origin="gap"]')
+    assert gap.count() == 1 and "windmolens" in gap.inner_text()
+    legend = page.inner_text("#kv-review .kv-legend")
+    for word in ("letterlijk overgenomen", "aangepast", "nieuw", "open plek"):
+        assert word in legend
+    parts = page.locator("#kv-review .kv-cover li")
+    assert [parts.nth(i).get_attribute("data-state") for i in range(parts.count())] == [
+        "ok",
+        "gap",
+    ]
+    assert f"[1] {DOGS}#20" in parts.nth(0).inner_text()
+    assert "INPUT NODIG" in parts.nth(1).inner_text()
+    assert "1 van 2 deelvragen beantwoord" in page.inner_text("#kv-review")
+    assert _background(reused.first) != _background(gap)
+    assert "1 van 2 deelvragen zonder antwoord" in page.inner_text("#kv-alerts")
+    shot(page, "1d-herkomst-en-deelvragen")
+
+    page.click("#kv-to-check")  # edit the draft in the check tab: the same checks run again
+    page.wait_for_function(
+        "() => document.querySelector('#kv-check-a textarea')?.value.includes('trainingsschool')"
+    )
+    draft = page.input_value("#kv-check-a textarea")
+    assert page.input_value("#kv-check-q textarea") == BUNDLED_Q
+    filled = draft.split(" [INPUT NODIG")[0] + " " + INVENTED
+    page.fill("#kv-check-a textarea", filled)
+    page.click("#kv-check-go")
+    new = page.locator('#kv-check-origin [data-origin="new"]', has_text="hondenscholen")
+    new.wait_for()
+    kept = page.locator('#kv-check-origin [data-origin="reused"]')
+    assert kept.count() >= 1
+    assert _background(new) != _background(kept.first)
+    assert "niet onderbouwd" in page.inner_text("#kv-check-summary")  # "tien" is new
+    shot(page, "3b-consistentiecheck-herkomst")
+
+
+def _background(locator: Any) -> str:
+    return str(locator.evaluate("e => getComputedStyle(e).backgroundColor"))
 
 
 @pytest.mark.slow

@@ -7,9 +7,12 @@ log; only the chat model is LangChain's GenericFakeChatModel (queued replies), o
 
 from __future__ import annotations
 
+import html
+import re
 import shutil
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -20,8 +23,13 @@ from langchain_core.messages import AIMessage
 from app import audit
 from app import ui_handlers as h
 from app.errors import InputError, KVError
+from app.extractive import split_sentences
+from app.records import CheckReport
 from app.retrieve import Retriever
 from app.settings import ROOT, Settings
+from app.ui_views import alerts_html, check_summary, letter_notes, review_html
+from tests._drafting import SUDAN_ID
+from tests.test_answer_letter import GAP, NEW, PARTS, marked_draft
 
 LETTERS = ROOT / "corpus" / "letters"
 DOGS = "jenv-2024Z11889-politiehonden"
@@ -77,9 +85,12 @@ def test_ask_streams_the_draft_and_shows_numbered_precedent_cards(
     final = views[-1]
     answer = final.messages[-1]["content"]
     assert final.messages[0] == {"role": "user", "content": SCHOOL_Q}
-    assert answer == REPLY
-    partial = [v.messages[-1]["content"] for v in views[1:-1]]
-    assert any(0 < len(p) < len(REPLY) and REPLY.startswith(p) for p in partial), partial
+    # the final message is the finished draft (the composer may add the cabinet's sentences
+    # to the model's reply); while streaming, the chat shows the model's reply as it comes
+    assert session.draft is not None and answer == session.draft.text
+    assert answer.startswith(REPLY.split(" [1]")[0])
+    streamed = [v for v in views[1:-1] if v.partial]  # tokens: only the chat changes
+    assert streamed and all(v.messages[-1]["content"] and not v.cards for v in streamed)
     # [1] is the letter's answer to question 20, shown as the first, numbered card
     assert session.numbered[0] == f"{DOGS}#20"
     first_card = final.cards.split("\n")[0]
@@ -100,9 +111,9 @@ def test_follow_up_refines_with_the_chat_history(settings: Settings, retriever: 
     first = session.draft
     views = list(h.ask("korter", session, svc))
 
-    assert [m["content"] for m in views[-1].messages] == [SCHOOL_Q, REPLY, "korter", shorter]
-    assert session.history == [(SCHOOL_Q, REPLY), ("korter", shorter)]
     assert first is not None and session.draft is not None
+    assert [m["content"] for m in views[-1].messages] == [SCHOOL_Q, first.text, "korter", shorter]
+    assert session.history == [(SCHOOL_Q, first.text), ("korter", shorter)]
     row = audit.get_draft(session.draft.draft_id or 0, settings.data_dir)
     assert row is not None
     assert (row.question, row.instruction, row.parent_id) == (SCHOOL_Q, "korter", first.draft_id)
@@ -117,12 +128,14 @@ def test_redraft_uses_only_the_ticked_precedents(settings: Settings, retriever: 
 
     views = list(h.redraft([chosen], session, svc))
 
-    assert session.numbered == [chosen]
-    assert views[-1].ticked == [chosen]
-    assert views[-1].cards.startswith(f'<div class="kv-card" data-id="{chosen}"')
+    assert session.draft is not None and [p.id for p in session.draft.precedents] == [chosen]
+    # numbered when its answer holds evidence for the question (else the draft abstains)
+    assert session.numbered in ([chosen], []) and views[-1].ticked == session.numbered
+    if session.numbered:
+        assert views[-1].cards.startswith(f'<div class="kv-card" data-id="{chosen}"')
     # the other precedents of the first search stay available to tick again
     assert {c[1] for c in views[-1].choices} == {c[1] for c in first.choices}
-    row = audit.get_draft(session.draft.draft_id or 0, settings.data_dir)  # type: ignore[union-attr]
+    row = audit.get_draft(session.draft.draft_id or 0, settings.data_dir)
     assert row is not None and [p["id"] for p in row.precedents] == [chosen]
 
 
@@ -184,8 +197,10 @@ def test_llm_failure_keeps_the_precedents_and_says_so(
 
     # once the model is back, "Opnieuw opstellen" drafts the same question from the ticks
     views = list(h.redraft(final.ticked, session, services(settings, retriever, REPLY)))
-    assert views[-1].messages[-1]["content"] == REPLY and views[-1].notice is None
-    assert session.history == [(SCHOOL_Q, REPLY)]
+    redrafted = session.draft
+    assert redrafted is not None and not redrafted.error and views[-1].notice is None
+    assert views[-1].messages[-1]["content"] == redrafted.text
+    assert session.history == [(SCHOOL_Q, redrafted.text)]
 
 
 def test_feedback_lands_in_the_audit_log(settings: Settings, retriever: Retriever) -> None:
@@ -324,3 +339,81 @@ def test_two_users_drafting_at_once_get_their_own_answer(
         assert d is not None and d.question == q and sessions[key].messages[0]["content"] == q
     assert sessions["a"].numbered[0].startswith(DOGS)
     assert sessions["b"].numbered[0].startswith(PHONE)
+
+
+# -- provenance and coverage in the views ------------------------------------------------------
+
+
+def _plain(fragment: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", fragment))
+
+
+def test_review_marks_every_sentence_by_origin_with_a_legend() -> None:
+    d = marked_draft()
+    d.provenance[2] = replace(d.provenance[2], sentence="Nieuw <script>x</script>.")
+    d.text = d.text.replace(NEW, "Nieuw <script>x</script>.")
+    page = review_html(d, {d.precedents[0].id: 1, d.precedents[1].id: 2})
+
+    spans = re.findall(r'<span class="kv-s kv-s-(\w+)" data-origin="\1" title="([^"]*)">', page)
+    assert [m for m, _ in spans] == ["reused", "adapted", "new", "unverified", "gap"]
+    assert "overeenkomst 70%" in spans[1][1] and f"bron [1] {SUDAN_ID}#3" in spans[1][1]
+    assert "bron zegt dit niet" in spans[3][1] and "[2]" in spans[3][1]
+    assert "<script>" not in page and "&lt;script&gt;" in page  # model text is data
+    legend = page.split('class="kv-legend"')[1].split("</div>")[0]
+    for word in ("letterlijk overgenomen", "aangepast", "nieuw", "open plek"):
+        assert word in legend
+    marked = page.split('<div class="kv-marked">')[1].split("</div>")[0]
+    assert _plain(marked) == d.text  # every word of the answer, in order, nothing added
+    assert "5 zinnen: 1 letterlijk overgenomen, 1 aangepast, 1 nieuw" in _plain(page)
+
+    assert "Deelvragen: 1 van 2 deelvragen beantwoord" in _plain(page)
+    items = re.findall(r'<li class="kv-part-(\w+)" data-state="\1">(.*?)</li>', page)
+    assert [s for s, _ in items] == ["ok", "gap"]
+    assert f"bron: [1] {SUDAN_ID}#3, 2024-02-05" in _plain(items[0][1])
+    assert _plain(items[1][1]) == f"{PARTS[1]}open: {GAP}"
+
+
+def test_nothing_to_review_while_drafting_or_after_a_failure() -> None:
+    d = marked_draft()
+    assert review_html(None, {}) == ""
+    assert review_html(replace(d, error="verbinding geweigerd"), {}) == ""
+    assert review_html(replace(d, provenance=[], coverage=[]), {}) == ""
+    alerts = alerts_html(d)  # what the marks ask of the reviewer, next to the other warnings
+    assert "1 van 2 deelvragen zonder antwoord uit een precedent" in alerts
+    assert "1 zin(nen) nieuwe tekst" in alerts and "kv-alert-warn" in alerts
+    notes = letter_notes(d)
+    assert notes.startswith("1 van 2 deelvragen beantwoord; open: «Welke rol speelt de Douane?»")
+    assert "Herkomst: 5 zinnen" in notes and "De vraag noemt 500 miljoen" in notes
+    premise = CheckReport((), ("De vraag noemt 500 miljoen euro; het kabinet noemde eerder …",))
+    assert "Controleer de vraag zelf" in check_summary(premise, "") and "500 miljoen" in (
+        check_summary(premise, "")
+    )
+
+
+def test_extractive_draft_shows_its_coverage_and_provenance(
+    settings: Settings, retriever: Retriever
+) -> None:
+    session = h.ChatSession()
+    views = list(h.ask(SCHOOL_Q, session, services(settings, retriever)))
+    d = session.draft
+    assert d is not None and d.provenance and d.coverage
+    assert views[0].review == ""  # the precedents are in; the draft is not done yet
+    final = views[-1].review
+    assert 'data-origin="reused"' in final and 'class="kv-legend"' in final
+    assert "De vraag is beantwoord" in final and f"[1] {DOGS}#20" in final
+    assert h.to_check(session) == (SCHOOL_Q, d.text)
+    with pytest.raises(InputError, match="nog geen concept"):
+        h.to_check(h.ChatSession())
+
+
+def test_check_tab_marks_where_each_sentence_comes_from(
+    settings: Settings, retriever: Retriever
+) -> None:
+    svc = services(settings, retriever)
+    (own,) = [p for p in retriever.search(SCHOOL_Q, k=3) if p.id == f"{DOGS}#20"]
+    verbatim = split_sentences(own.answer)[0]
+    view = h.check(SCHOOL_Q, f"{verbatim} De minister opent volgend jaar tien hondenscholen.", svc)
+    origins = re.findall(r'data-origin="(\w+)" title="([^"]*)"', view.marks)
+    assert [o for o, _ in origins] == ["reused", "new"]
+    assert f"{DOGS}#20" in origins[0][1]
+    assert "vergeleken met de gevonden precedenten" in view.marks
