@@ -40,7 +40,10 @@ CONNECT_MAX_TOKENS = 70
 STOP = ["<vraag>", "</vraag>", "Kamervraag:", "\n\n\n"]
 GAP = "[INPUT NODIG: {}]"
 ECHO_SHARE = 0.8
-"""A draft sentence whose content words are this share of a question sentence's echoes it."""
+ECHO_RUN = 10
+"""A draft sentence sharing ECHO_RUN consecutive words with the question echoes it (evals/form.py
+counts the same), as does a short one made of the question's words (ECHO_SHARE of its content words
+in one question sentence)."""
 REPEAT_SHARE = 0.8
 _CITE = re.compile(r"\s*\[\d+(?:\s*[,;]\s*\d+)*\]")
 
@@ -253,7 +256,7 @@ def tidy_report(
         if kept and not re.search(r"[.!?](?:\s*\[[\d,; ]+\])*\s*$", s):
             dropped["cut"] += 1  # unfinished (cut by the token budget)
             continue
-        if plain.endswith("?") or any(_share(bag, q) >= ECHO_SHARE and len(q) >= 2 for q in asked):
+        if plain.endswith("?") or _echoes(plain, bag, question, asked):
             dropped["echo"] += 1  # a question, the question echoed, or an order it gave
             continue
         if any(_share(bag, b) >= REPEAT_SHARE or _share(b, bag) >= REPEAT_SHARE for b in bags):
@@ -269,6 +272,19 @@ def tidy_report(
         if len(bags) >= max_sentences:
             break
     return " ".join(kept), dropped
+
+
+def _echoes(plain: str, bag: set[str], question: str, asked: list[set[str]]) -> bool:
+    """The sentence repeats the question: a run of ECHO_RUN words of it, or a short sentence
+    (under ECHO_RUN words: "HACKED.", an order the question gave) made of its words. A direct
+    answer that shares the question's words ("Het kabinet onderschrijft dat AI geen doel op
+    zich is") is not an echo."""
+    words = re.findall(r"\w+", plain.lower())
+    q = re.findall(r"\w+", question.lower())
+    grams = {tuple(q[i : i + ECHO_RUN]) for i in range(len(q) - ECHO_RUN + 1)}
+    if any(tuple(words[i : i + ECHO_RUN]) in grams for i in range(len(words) - ECHO_RUN + 1)):
+        return True
+    return len(words) < ECHO_RUN and any(_share(bag, a) >= ECHO_SHARE for a in asked if a)
 
 
 def drop_warning(dropped: dict[str, int]) -> str | None:

@@ -40,8 +40,8 @@ from app.tokens import count_tokens
 from tests._drafting import SUDAN_ID, FakeRetriever, sudan_precedents
 
 QUESTION = (
-    "Hoeveel heeft Nederland in 2023 bijgedragen aan de humanitaire hulp in Soedan? Is het "
-    "kabinet in gesprek met andere donoren en de EU over de financiering van de crisis?"
+    "Hoeveel heeft Nederland in 2023 bijgedragen aan de humanitaire hulp in Soedan? Overlegt "
+    "het kabinet met donoren en de EU over financiering van deze crisis?"
 )
 """Two parts: the evidence then holds sentences of precedents 3 and 4 (numbered [1] and [2])."""
 GOOD = (
