@@ -22,11 +22,12 @@ from langchain_core.language_models import BaseChatModel
 from app import audit, compose, evidence
 from app.check import check_answer
 from app.errors import InputError, ModelError
-from app.parts import Part, split_parts
+from app.evidence import search_parts
+from app.parts import split_parts
 from app.prompt import build_messages, numbered, prompt_version, system_prompt
 from app.provenance import most_recent_wins, provenance
 from app.records import CheckReport, Draft, Precedent
-from app.retrieve import has_precedent, rrf
+from app.retrieve import has_precedent
 from app.review import (  # noqa: F401  (re-exported: the UI, the evals and tests use them)
     REDACTED,
     check_warnings,
@@ -54,8 +55,6 @@ ABSTAIN_WARNING = (
     "voor de beleidsdirectie."
 )
 LEAK_WARNING = "Het concept bevatte tekst uit de instructies aan het model; die is verwijderd."
-MAX_EXTRA_PRECEDENTS = 3
-"""Precedents that only a part's own search finds, added after the whole question's k."""
 _LABEL = re.compile(r"^\s*(?:concept)?antwoord(?:\s+\d+)?\s*:\s*", re.IGNORECASE)
 _LEADING = re.compile(
     r"(^|(?<=[.!?])\s+)\[(\d+(?:\s*[,;]\s*\d+)*)\]\s+([^\[\n]*?[.!?])(?=\s|$)", re.M
@@ -321,35 +320,6 @@ def draft_stream(
     if not turns:
         d.coverage = compose.coverage(ev, d.text, cited)
     yield Done(_finish(d, t0, audit_dir))
-
-
-def search_parts(
-    retriever: Retrieves,
-    question: str,
-    parts: Sequence[Part],
-    k: int,
-    exclude_ids: Sequence[str] = (),
-    exclude_letters: Sequence[str] = (),
-) -> list[Precedent]:
-    """Precedents for the whole question and for each part, fused by reciprocal rank: the
-    whole question's own ranking first, then what a part alone finds (at most 3 more)."""
-    ranked = retriever.search(
-        question, k=k, exclude_ids=exclude_ids, exclude_letters=exclude_letters
-    )
-    if len(parts) < 2:
-        return ranked
-    lists = [ranked] + [
-        retriever.search(p.text, k=k, exclude_ids=exclude_ids, exclude_letters=exclude_letters)
-        for p in parts
-    ]
-    records: dict[str, Precedent] = {}
-    for hits in lists:
-        for p in hits:
-            records.setdefault(p.id, p)
-    fused = rrf([[p.id for p in hits] for hits in lists])
-    extra = [i for i, _ in fused if i not in {p.id for p in ranked}][:MAX_EXTRA_PRECEDENTS]
-    order = [i for i, _ in fused if i in {p.id for p in ranked}] + extra
-    return [records[i] for i in order]
 
 
 def _abstain(d: Draft) -> Draft:

@@ -32,6 +32,7 @@ import numpy as np
 from app.extractive import split_sentences, terms
 from app.parts import Part
 from app.records import Precedent
+from app.retrieve import rrf
 
 W_DENSE, W_WINDOW, W_LEXICAL, W_PRIOR = 0.5, 0.0, 0.4, 0.3
 """Weights of the combined score. Measured on the source letter's paraphrase set (51 in-scope
@@ -73,6 +74,22 @@ _GENERIC = frozenset(
     )
 )
 _CACHE_LIMIT = 20000
+
+
+MAX_EXTRA_PRECEDENTS = 3
+"""Precedents that only a part's own search finds, added after the whole question's k."""
+
+
+class Searches(Protocol):
+    """`app.retrieve.Retriever.search`, as drafting calls it."""
+
+    def search(
+        self,
+        question: str,
+        k: int,
+        exclude_ids: Sequence[str] = (),
+        exclude_letters: Sequence[str] = (),
+    ) -> list[Precedent]: ...
 
 
 class Embeds(Protocol):
@@ -345,3 +362,32 @@ def _omitted(precedents: Sequence[Precedent], used: set[tuple[str, int]]) -> tup
         elif left:
             out.append(f"{p.id}: {left} van {n} zinnen niet gebruikt")
     return tuple(out)
+
+
+def search_parts(
+    retriever: Searches,
+    question: str,
+    parts: Sequence[Part],
+    k: int,
+    exclude_ids: Sequence[str] = (),
+    exclude_letters: Sequence[str] = (),
+) -> list[Precedent]:
+    """Precedents for the whole question and for each part, fused by reciprocal rank: the
+    whole question's own ranking first, then what a part alone finds (at most 3 more)."""
+    ranked = retriever.search(
+        question, k=k, exclude_ids=exclude_ids, exclude_letters=exclude_letters
+    )
+    if len(parts) < 2:
+        return ranked
+    lists = [ranked] + [
+        retriever.search(p.text, k=k, exclude_ids=exclude_ids, exclude_letters=exclude_letters)
+        for p in parts
+    ]
+    records: dict[str, Precedent] = {}
+    for hits in lists:
+        for p in hits:
+            records.setdefault(p.id, p)
+    fused = rrf([[p.id for p in hits] for hits in lists])
+    extra = [i for i, _ in fused if i not in {p.id for p in ranked}][:MAX_EXTRA_PRECEDENTS]
+    order = [i for i, _ in fused if i in {p.id for p in ranked}] + extra
+    return [records[i] for i in order]
