@@ -245,14 +245,14 @@ def _md_review(d: Draft) -> list[str]:
         lines += [f"- {part_line(c, d)}" for c in d.coverage]
         lines.append("")
     if d.provenance:
-        lines += [f"**Herkomst** ({counts_text(d.provenance)}):", ""]
-        for p in d.provenance:
-            m = mark(p)
-            if m in ("reused", ""):
-                continue
-            where = f", {p.precedent_id}" if p.precedent_id and m != "gap" else ""
-            lines.append(f"- {MARK_LABEL[m]}{where}: «{_CITES.sub('', p.sentence).strip()}»")
-        lines.append("")
+        listed = [p for p in d.provenance if mark(p) in ("adapted", "new", "unverified")]
+        lines += [f"**Herkomst** ({counts_text(d.provenance)}){':' if listed else '.'}", ""]
+        for p in listed:  # reused text needs no review; open places are under Deelvragen
+            where = f", {p.precedent_id}" if p.precedent_id else ""
+            text = _CITES.sub("", p.sentence).strip()
+            lines.append(f"- {MARK_LABEL[mark(p)]}{where}: «{text}»")
+        if listed:
+            lines.append("")
     return lines
 
 

@@ -227,7 +227,7 @@ def test_markdown_and_json_carry_coverage_and_provenance(tmp_path: Path) -> None
     assert "**Herkomst** (5 zinnen: 1 letterlijk overgenomen, 1 aangepast, 1 nieuw, " in md
     assert f"- nieuw: «{NEW}»" in md and f"- aangepast, {SUDAN_ID}#3: «{ADAPTED}»" in md
     assert f"- nieuw, bron klopt niet, {SUDAN_ID}#4: «{WRONG}»" in md
-    assert f"«{REUSED}»" not in md  # reused sentences are not listed
+    assert f"«{REUSED}»" not in md and "- open plek" not in md  # nothing to review / listed above
     data = json.loads(write_answers(letter, [d], tmp_path / "b.json").read_text("utf-8"))
     (answer,) = data["answers"]
     assert [c["answered"] for c in answer["coverage"]] == [True, False]

@@ -286,6 +286,10 @@ def test_whole_letter_upload_draft_and_download_docx(page: Page, tmp_path: Path)
     assert SCHOOL_Q in text and INJURED_Q in text
     assert "Antwoord 1" in text and "Antwoord 2" in text
     assert "niet centraal geregistreerd" in text
+    assert "Markering: zonder markering = letterlijk" in text  # the provenance legend
+    assert "Deelvragen: 1 van 1 beantwoord." in text and f"Beantwoord: {INJURED_Q}" in text
+    cell = table.locator("span", has_text="Herkomst:").first
+    assert "De vraag is beantwoord" in cell.inner_text()
 
 
 def test_check_tab_highlights_a_contradicted_date(page: Page) -> None:
