@@ -44,14 +44,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from app import facts
-from app.check import (
-    _GENERIC,
-    DATE_MIN_SHARED,
-    SUBJECT_MIN_RATIO,
-    _conflicts,
-    _supports,
-    _window,
-)
+from app.fact_rules import DATE_MIN_SHARED, SUBJECT_MIN_RATIO
+from app.fact_rules import GENERIC as _GENERIC
+from app.fact_rules import conflicts as _conflicts
+from app.fact_rules import supports as _supports
+from app.fact_rules import window as _window
 from app.facts import Fact
 from app.records import Precedent
 
