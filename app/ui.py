@@ -22,7 +22,8 @@ import gradio as gr
 from app import ui_handlers as h
 from app.auth import Authenticator
 from app.errors import InputError, KVError
-from app.ui_views import CSS, HEADER, precedent_cards
+from app.ui_style import CSS, HEADER
+from app.ui_views import precedent_cards
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
