@@ -193,6 +193,7 @@ def connect_report(opening: str, ev: Evidence, question: str) -> tuple[str, list
         for b in (set(terms(s.text)) for g in ev.groups for s in g.sentences)
     ):
         return body, []  # the opening only copied a cabinet sentence: keep the original
+    first = cite_opening(first, ev)
     problems = opening_problems(first, ev)
     if problems:
         return body, [f"{p} {_LEFT_OUT}" for p in problems]
@@ -201,6 +202,22 @@ def connect_report(opening: str, ev: Evidence, question: str) -> tuple[str, list
 
 NO_CITATION = "Geen bronverwijzingen"
 _LEFT_OUT = "(in de openingszin van het taalmodel; die is weggelaten)"
+
+
+OPENING_SHARE = 0.5
+
+
+def cite_opening(sentence: str, ev: Evidence) -> str:
+    """An uncited opening gets the number of the source whose selected sentences hold most of
+    its content words (at least OPENING_SHARE): the 1.5B model rarely writes the [n] in one
+    short sentence (measured: 0 of 12 openings cited), though it writes from one source."""
+    if first_citations(sentence) or not ev.groups:
+        return sentence
+    bag = set(terms(_CITE.sub("", sentence)))
+    share, nr = max((_share(bag, set(terms(g.text))), i) for i, g in enumerate(ev.groups, 1))
+    if share < OPENING_SHARE:
+        return sentence
+    return re.sub(r"([.!?])$", rf" [{nr}]\1", sentence) if sentence[-1:] in ".!?" else sentence
 
 
 def opening_ok(sentence: str, ev: Evidence) -> bool:

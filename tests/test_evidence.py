@@ -116,8 +116,11 @@ def test_connect_keeps_an_opening_only_when_the_evidence_supports_it(answer10: P
     good = compose.connect("Het kabinet investeert 131 miljoen euro in Groningen [1].", ev, q)
     assert good.startswith("Het kabinet investeert 131 miljoen euro in Groningen [1]. In dat")
     invented = compose.connect("Het kabinet heeft 10 miljard euro voor AI [1].", ev, q)
-    uncited = compose.connect("Het kabinet investeert 131 miljoen euro.", ev, q)
-    assert invented == uncited == f"{s} [1]"
+    unrelated = compose.connect("Het kabinet bouwt een quantumcomputer in Delft.", ev, q)
+    assert invented == unrelated == f"{s} [1]"
+    # an uncited opening written from one source gets that source's number
+    cited = compose.connect("Het kabinet investeert 131 miljoen euro in Groningen.", ev, q)
+    assert cited.startswith("Het kabinet investeert 131 miljoen euro in Groningen [1]. In dat")
 
 
 def test_provenance_marks_reused_adapted_and_new(answer10: Precedent) -> None:
