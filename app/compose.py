@@ -181,7 +181,7 @@ def connect_report(opening: str, ev: Evidence, question: str) -> tuple[str, list
     the check's own words: "Niet onderbouwd: …", "Nieuwe toezegging …")."""
     from app.review import sentences
 
-    body = assemble(ev)
+    body = tidy(assemble(ev), question)  # apart: the opening never displaces a cabinet sentence
     first = tidy(opening, question, max_sentences=1)
     if not first:  # dropped (an echo of the question, or an order it gave): say what it held
         raw = next(iter(sentences(opening)), "")

@@ -310,8 +310,7 @@ def draft_stream(
                 d.text = f"{REDACTED} {compose.assemble(ev)}"
                 d.warnings.append(LEAK_WARNING)
             else:
-                text, notes = compose.connect_report(opening, ev, original)
-                d.text = compose.tidy(text, original)
+                d.text, notes = compose.connect_report(opening, ev, original)
                 d.warnings.extend(notes)
         if not d.text:
             raise _failed(d, ModelError("the model returned an empty answer"), t0, audit_dir)
