@@ -160,11 +160,13 @@ def test_local_model_eval_meets_the_gate(tmp_path: Path) -> None:
 
 # -- an OpenAI-compatible endpoint (a small real HTTP server standing in for vLLM/Azure) ---------
 
+# Cites only [1]: drafts number just the precedents whose evidence they were given, and a
+# leave-one-out item may have a single one.
 DRAFT_REPLY = (
     "Het kabinet verwijst naar het eerdere antwoord op deze vraag [1]. Daarin is aangegeven wat "
     "de stand van zaken is en welke partijen betrokken zijn [1]. Het kabinet heeft daar op dit "
     "moment niets aan toe te voegen en blijft de ontwikkelingen volgen, zoals eerder aan de "
-    "Kamer is gemeld [2]. [INPUT NODIG: actuele cijfers van de beleidsdirectie]"
+    "Kamer is gemeld [1]. [INPUT NODIG: actuele cijfers van de beleidsdirectie]"
 )
 JUDGE_REPLY = '{"grade": 1, "stance": "deels", "reason": "juist maar onvolledig"}'
 
