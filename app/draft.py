@@ -22,7 +22,7 @@ from langchain_core.language_models import BaseChatModel
 from app import audit, compose, evidence
 from app.check import check_answer
 from app.errors import InputError, ModelError
-from app.evidence import search_parts
+from app.evidence import Searches, search_parts
 from app.parts import split_parts
 from app.prompt import build_messages, numbered, prompt_version, system_prompt
 from app.provenance import most_recent_wins, provenance
@@ -63,19 +63,10 @@ _LEADING = re.compile(
 after it, where readers and the footnote writer expect it."""
 
 
-class Retrieves(Protocol):
-    """What drafting needs from `app.retrieve.Retriever` (tests hand in a small fake).
-
-    Redrafting from ticked precedents also needs `get(ids)` (or a `.store.get`).
+class Retrieves(Searches, Protocol):
+    """What drafting needs from `app.retrieve.Retriever` (tests hand in a small fake): its
+    `search`. Redrafting from ticked precedents also needs `get(ids)` (or a `.store.get`).
     """
-
-    def search(
-        self,
-        question: str,
-        k: int,
-        exclude_ids: Sequence[str] = (),
-        exclude_letters: Sequence[str] = (),
-    ) -> list[Precedent]: ...
 
 
 @dataclass(frozen=True)

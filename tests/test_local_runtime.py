@@ -27,6 +27,7 @@ from app.llm import LocalChatModel, get_chat_model
 from app.local_model import LocalServer, crash_error, describe_exit
 from app.model_bundle import ensure_model
 from app.settings import ROOT, Settings
+from tests.conftest import children, cpu_seconds
 
 SHARED_DATA = ROOT / "data"
 LONG = [HumanMessage("Schrijf een lang, uitgebreid verhaal over de geschiedenis van Nederland.")]
@@ -171,24 +172,6 @@ def test_illegal_instruction_in_the_worker_is_explained(model: LocalChatModel) -
     assert str(reply.content).strip()
 
 
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _children(pid: int, marker: bytes) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-            cmdline = (stat.parent / "cmdline").read_bytes()
-        except (OSError, ValueError, IndexError):
-            continue
-        if ppid == pid and marker in cmdline:
-            found.append(int(stat.parent.name))
-    return found
-
-
 @pytest.mark.slow
 def test_draft_letter_goes_on_after_the_worker_is_killed(tmp_path: Path) -> None:
     """kill -9 the worker while question 2 is being drafted: question 2 is marked, question 3
@@ -228,9 +211,9 @@ def test_draft_letter_goes_on_after_the_worker_is_killed(tmp_path: Path) -> None
         while not (log.exists() and "POST /v1/completions" in log.read_text()):
             assert proc.poll() is None and time.monotonic() < deadline, "the worker never started"
             time.sleep(0.2)
-        (worker,) = _children(proc.pid, b"app.local_worker")
-        before = _cpu_seconds(worker)
-        while _cpu_seconds(worker) - before < 1.0:
+        (worker,) = children(proc.pid, b"app.local_worker")
+        before = cpu_seconds(worker)
+        while cpu_seconds(worker) - before < 1.0:
             assert proc.poll() is None and time.monotonic() < deadline, "question 1 never ran"
             time.sleep(0.1)
         os.kill(worker, signal.SIGKILL)

@@ -27,7 +27,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from app import audit
 from app.auth import hash_password
 from app.settings import ROOT
-from tests.conftest import free_port, stop_process
+from tests.conftest import children, cpu_seconds, free_port, stop_process
 
 pytestmark = pytest.mark.browser
 
@@ -435,14 +435,14 @@ def test_local_model_drafts_in_the_browser(
         # kill -9 the model worker while the next draft streams: that draft fails with its
         # precedents kept and the failure in the audit log; the app serves on, the next works.
         worker = model_worker(srv.pid)
-        before = _cpu_seconds(worker)
+        before = cpu_seconds(worker)
         pg.fill("#kv-question textarea", INJURED_Q)
         pg.click("#kv-send")
         bot = pg.locator('#kv-chat [data-testid="bot"]').last
         deadline = time.monotonic() + 600
         # The cabinet's sentences show at once (connect design); kill the worker once it is
         # busy with this draft's request (its CPU time climbs), i.e. truly mid-draft.
-        while _cpu_seconds(worker) - before < 1.0 and time.monotonic() < deadline:
+        while cpu_seconds(worker) - before < 1.0 and time.monotonic() < deadline:
             time.sleep(0.1)
         os.kill(worker, signal.SIGKILL)
         killed = time.monotonic()
@@ -467,19 +467,8 @@ def test_local_model_drafts_in_the_browser(
         ctx.close()
 
 
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def model_worker(server_pid: int) -> int:
     """The pid of the `kv serve` process's local model worker (app.local_worker)."""
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-            cmdline = (stat.parent / "cmdline").read_bytes()
-        except (OSError, ValueError, IndexError):
-            continue
-        if ppid == server_pid and b"app.local_worker" in cmdline:
-            return int(stat.parent.name)
-    raise AssertionError(f"kv serve (pid {server_pid}) has no model worker")
+    workers = children(server_pid, b"app.local_worker")
+    assert workers, f"kv serve (pid {server_pid}) has no model worker"
+    return workers[0]
