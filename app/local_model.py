@@ -323,8 +323,20 @@ def vocab(model_path: Path) -> Any:
                     f"cannot read the local model's vocabulary from {key} ({exc}); run "
                     "`kv model --verify` to check and repair it"
                 ) from exc
+            if not _VOCABS:
+                atexit.register(_close_vocabs)
             _VOCABS[key] = llama
     return llama
+
+
+def _close_vocabs() -> None:
+    """Free the vocabularies before interpreter teardown: `Llama.__del__` at teardown finds
+    llama.cpp's bindings already gone and prints a TypeError traceback after every run."""
+    with _VOCABS_LOCK:
+        for llama in _VOCABS.values():
+            with contextlib.suppress(Exception):
+                llama.close()
+        _VOCABS.clear()
 
 
 def system_info() -> str:
