@@ -71,6 +71,14 @@ EVAL_GATE_EXIT = 4
     help="Cap each draft's tokens [default: KV_MAX_ANSWER_TOKENS].",
 )
 @click.option(
+    "--design",
+    default=None,
+    type=click.Choice(["connect", "free"]),
+    help="Drafting design of a chat model, to compare them (connect: the cabinet's sentences "
+    "verbatim plus a connecting sentence by the model; free: the model writes the answer) "
+    "[default: KV_DRAFT_DESIGN, else connect for the bundled model, free for an endpoint].",
+)
+@click.option(
     "--judge",
     is_flag=True,
     help="Also grade stance with the LLM at KV_OPENAI_BASE_URL (reported apart, never gated).",
@@ -101,6 +109,7 @@ def eval_group(
     case_limit: int | None,
     letter_id: str | None,
     max_tokens: int | None,
+    design: str | None,
     judge: bool,
     gate: bool,
     compare: tuple[str, str] | None,
@@ -145,6 +154,8 @@ def eval_group(
     settings = get_settings()
     if max_tokens:
         settings = settings.model_copy(update={"max_answer_tokens": max_tokens})
+    if design:
+        settings = settings.model_copy(update={"draft_design": design})
     chosen = provider or settings.provider
     cases = None if cases_path.lower() == "none" else Path(cases_path)
     if cases is not None and not cases.is_absolute() and not cases.exists():

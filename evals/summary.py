@@ -83,9 +83,16 @@ def summary_rows(runs: Sequence[dict[str, Any]]) -> list[list[str]]:
     return rows
 
 
-def _label(run: dict[str, Any]) -> str:
+def run_name(run: dict[str, Any]) -> str:
+    """A run's name in tables: the provider, and the drafting design of a chat model
+    ("local connect"), so two designs of one model compare side by side."""
     meta = run["meta"]
-    return f"{meta['provider']} ({meta['started'][:16]})"
+    design = meta.get("design")
+    return f"{meta['provider']} {design}" if design else str(meta["provider"])
+
+
+def _label(run: dict[str, Any]) -> str:
+    return f"{run_name(run)} ({run['meta']['started'][:16]})"
 
 
 def format_summary(runs: Sequence[dict[str, Any]]) -> str:
