@@ -28,10 +28,10 @@ from app.export import (  # noqa: F401  (re-exported: kv draft-letter and the UI
     write_answers,
     write_docx,
 )
-from app.extractive import terms
 from app.prompt import numbers_label, prompt_version
 from app.records import Draft, Letter, QAItem
 from app.settings import Settings
+from app.text import terms
 
 log = logging.getLogger(__name__)
 

@@ -53,6 +53,7 @@ from app.fact_rules import supports as _supports
 from app.fact_rules import window as _window
 from app.facts import Fact, wordset
 from app.records import CheckReport, Finding, Precedent
+from app.text import clip
 
 log = logging.getLogger(__name__)
 
@@ -279,18 +280,13 @@ def format_report(report: CheckReport, answer: str) -> str:
     lines += ["", "PROBLEMS"] if problems else []
     for f in problems:
         where = f"(chars {f.start}-{f.end})"
-        lines.append(f"  {f.status.upper():<13} {f.kind:<11} {_clip(f.text, 70)!r}  {where}")
+        lines.append(f"  {f.status.upper():<13} {f.kind:<11} {clip(f.text, 70)!r}  {where}")
         if f.kind != "commitment":
             ctx = f"{answer[max(0, f.start - 50) : f.start]}⟦{f.text}⟧{answer[f.end : f.end + 50]}"
             lines.append(f"{'':16}…{' '.join(ctx.split())}…")
         lines += [f"{'':16}{f.note}"] if f.note else []
     lines += ["", "SUPPORTED"] if ok else []
     for f in ok:
-        lines.append(f"  {f.kind:<11} {_clip(f.text, 50)!r}  ← {', '.join(f.support_ids)}")
+        lines.append(f"  {f.kind:<11} {clip(f.text, 50)!r}  ← {', '.join(f.support_ids)}")
         lines += [f"{'':14}note: {f.note}"] if f.note else []
     return "\n".join(lines)
-
-
-def _clip(text: str, n: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= n else text[: n - 1] + "…"

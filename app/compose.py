@@ -36,15 +36,16 @@ from dataclasses import replace
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
+from app.check import check_answer
 from app.evidence import Evidence
-from app.extractive import terms
-from app.prompt import _data, load_template, numbers_label, render
+from app.prompt import as_data, load_template, numbers_label, render
 from app.records import PartCoverage, Precedent
+from app.review import check_warnings
 from app.settings import Settings
+from app.text import HOUSE_MAX_WORDS, citation_numbers, sentences, strip_citations, terms
 
 DESIGNS = ("free", "connect")
-MAX_WORDS = 250
-"""House length (app.draft warns outside 50-250 words)."""
+MAX_WORDS = HOUSE_MAX_WORDS
 FREE_MAX_TOKENS = 260
 """Answer budget of the free design: ~150 Dutch words in Qwen's tokenizer, so the cut at the
 house length rarely has to act, and a degenerate loop is stopped early."""
@@ -58,7 +59,6 @@ ECHO_RUN = 10
 counts the same), as does a short one made of the question's words (ECHO_SHARE of its content words
 in one question sentence)."""
 REPEAT_SHARE = 0.8
-_CITE = re.compile(r"\s*\[\d+(?:\s*[,;]\s*\d+)*\]")
 
 
 def evidence_list(ev: Evidence) -> str:
@@ -69,7 +69,7 @@ def evidence_list(ev: Evidence) -> str:
         where = f"antwoord op vraag {numbers_label(p.numbers)}"
         if p.date:
             where += f", {p.date}"
-        lines = "\n".join(f"- {_data(s.text)}" for s in g.sentences)
+        lines = "\n".join(f"- {as_data(s.text)}" for s in g.sentences)
         blocks.append(f"[{nr}] ({where})\n{lines}")
     return "\n\n".join(blocks)
 
@@ -81,7 +81,7 @@ def messages(design: str, question: str, ev: Evidence, settings: Settings) -> li
     system = render(load_template("evidence_system", pdir), "evidence_system")
     name = "evidence_user" if design == "free" else "connect_user"
     user = render(
-        load_template(name, pdir), name, evidence=evidence_list(ev), question=_data(question)
+        load_template(name, pdir), name, evidence=evidence_list(ev), question=as_data(question)
     )
     return [SystemMessage(content=system), HumanMessage(content=user)]
 
@@ -94,11 +94,9 @@ def system_text(settings: Settings) -> str:
 def cite_uncited(text: str, ev: Evidence) -> str:
     """Give a sentence without a citation the number of the evidence source that holds most of
     its words (at least `REPEAT_SHARE`); small models copy a sentence and forget the [n]."""
-    from app.review import sentences
-
     out = []
     for s in sentences(text):
-        if not first_citations(s) and not s.startswith("[INPUT NODIG"):
+        if not citation_numbers(s) and not s.startswith("[INPUT NODIG"):
             bag = set(terms(s))
             best = max(
                 ((_share(bag, set(terms(e.text))), nr) for nr, g in enumerate(ev.groups, 1)
@@ -115,15 +113,13 @@ def free_notes(raw: str, kept: str, ev: Evidence) -> list[str]:
     """Reviewer's warnings on the free design's model text: what the check says about the
     sentences `tidy` dropped (an obeyed order is dropped as an echo of the question, but the
     reviewer must know it was written), and the kept sentences without a citation."""
-    from app.review import sentences
-
     kept_set = set(sentences(kept))
     out = []
     for s in sentences(raw):
         if s in kept_set or s == REDACTED_MARK:
             continue
         out += [f"{p} (weggelaten uit de tekst van het taalmodel)" for p in opening_problems(s, ev)]
-    uncited = [s for s in kept_set if not first_citations(s) and not s.startswith("[")]
+    uncited = [s for s in kept_set if not citation_numbers(s) and not s.startswith("[")]
     if uncited:
         out.append(
             f"Geen bronverwijzingen bij {len(uncited)} zin(nen) van het taalmodel, "
@@ -139,7 +135,7 @@ def complete(text: str, ev: Evidence, question: str) -> str:
     """The free design's text, plus what it left out: for a part whose sources the model did
     not cite, that part's best cabinet sentence (cited); then the gap markers."""
     text = cite_uncited(text, ev)
-    cited = set(first_citations(text))
+    cited = set(citation_numbers(text))
     extra = []
     for sel in ev.per_part:
         if sel and not cited & {ev.number_of(s.precedent_id) for s in sel}:
@@ -151,7 +147,7 @@ def complete(text: str, ev: Evidence, question: str) -> str:
 
 def coverage(ev: Evidence, text: str, cited: Sequence[Precedent]) -> list[PartCoverage]:
     """Per part: the precedents the text cites for it, or the gap marker it carries."""
-    nums = set(first_citations(text))
+    nums = set(citation_numbers(text))
     out = []
     for i, part in enumerate(ev.parts):
         sel = ev.per_part[i] if i < len(ev.per_part) else ()
@@ -167,7 +163,7 @@ def coverage(ev: Evidence, text: str, cited: Sequence[Precedent]) -> list[PartCo
 
 
 def gap_marker(part: str) -> str:
-    words = _CITE.sub("", part).strip().rstrip("?.").split()
+    words = strip_citations(part).strip().rstrip("?.").split()
     subject = " ".join(words[:14]) + (" …" if len(words) > 14 else "")
     return GAP.format(f"antwoord op «{subject}»")
 
@@ -192,8 +188,6 @@ def connect(opening: str, ev: Evidence, question: str) -> str:
 def connect_report(opening: str, ev: Evidence, question: str) -> tuple[str, list[str]]:
     """`connect`, plus the reasons an opening sentence was left out (reviewer's warnings, in
     the check's own words: "Niet onderbouwd: …", "Nieuwe toezegging …")."""
-    from app.review import sentences
-
     body = tidy(assemble(ev), question)  # apart: the opening never displaces a cabinet sentence
     first = tidy(opening, question, max_sentences=1)
     if not first:  # dropped (an echo of the question, or an order it gave): say what it held
@@ -224,9 +218,9 @@ def cite_opening(sentence: str, ev: Evidence) -> str:
     """An uncited opening gets the number of the source whose selected sentences hold most of
     its content words (at least OPENING_SHARE): the 1.5B model rarely writes the [n] in one
     short sentence (measured: 0 of 12 openings cited), though it writes from one source."""
-    if first_citations(sentence) or not ev.groups:
+    if citation_numbers(sentence) or not ev.groups:
         return sentence
-    bag = set(terms(_CITE.sub("", sentence)))
+    bag = set(terms(strip_citations(sentence)))
     share, nr = max((_share(bag, set(terms(g.text))), i) for i, g in enumerate(ev.groups, 1))
     if share < OPENING_SHARE:
         return sentence
@@ -241,17 +235,14 @@ def opening_problems(sentence: str, ev: Evidence) -> list[str]:
     """Why the connecting sentence may not stand: it must cite a source, and every figure,
     date, name and promise in it must be supported by the *selected evidence* (the consistency
     check against the evidence sentences, not the whole precedents)."""
-    from app.check import check_answer
-    from app.review import check_warnings
-
-    nums = first_citations(sentence)
+    nums = citation_numbers(sentence)
     out = []
     if not nums:
         out.append(NO_CITATION)
     elif any(not 1 <= n <= len(ev.groups) for n in nums):
         out.append(f"Ongeldige verwijzing in «{sentence[:60]}»")
     sources = [replace(g.precedent, answer=g.text) for g in ev.groups]
-    return out + check_warnings(check_answer(_CITE.sub("", sentence), "", sources))
+    return out + check_warnings(check_answer(strip_citations(sentence), "", sources))
 
 
 def _share(a: set[str], b: set[str]) -> float:
@@ -268,15 +259,13 @@ def tidy_report(
     text: str, question: str, max_words: int = MAX_WORDS, max_sentences: int = 99
 ) -> tuple[str, dict[str, int]]:
     """`tidy`, plus how many sentences it dropped and why ("repeat", "echo", "cut")."""
-    from app.review import sentences  # the draft's own splitter (citations stay attached)
-
     asked = [set(terms(q)) for q in re.split(r"(?<=[.?!])\s+", question) if q.strip()]
     kept: list[str] = []
     bags: list[set[str]] = []
     dropped = {"repeat": 0, "echo": 0, "cut": 0}
     words = 0
     for s in sentences(text):
-        plain = _CITE.sub("", s).strip()
+        plain = strip_citations(s).strip()
         bag = set(terms(plain))
         if s.startswith(("[INPUT NODIG", REDACTED_MARK)):  # markers for the reviewer stay
             kept.append(s)
@@ -327,11 +316,6 @@ def drop_warning(dropped: dict[str, int]) -> str | None:
     if not bits:
         return None
     return "Weggelaten uit de tekst van het taalmodel: " + " en ".join(bits) + "."
-
-
-def first_citations(sentence: str) -> list[int]:
-    m = re.findall(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]", sentence)
-    return [int(n) for grp in m for n in re.findall(r"\d+", grp)]
 
 
 def default_design(chat_model: object, provider: str) -> str:

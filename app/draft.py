@@ -28,7 +28,7 @@ from app.prompt import build_messages, numbered, prompt_version, system_prompt
 from app.provenance import most_recent_wins, provenance
 from app.records import CheckReport, Draft, Precedent
 from app.retrieve import has_precedent
-from app.review import (  # noqa: F401  (re-exported: the UI, the evals and tests use them)
+from app.review import (
     REDACTED,
     check_warnings,
     is_gap_marker,
@@ -36,15 +36,14 @@ from app.review import (  # noqa: F401  (re-exported: the UI, the evals and test
     question_only,
     redact_leaks,
     resolve_citations,
-    sentences,
-    word_count,
 )
 from app.settings import Settings
+from app.text import HOUSE_MAX_WORDS, HOUSE_MIN_WORDS, word_count
 from app.tokens import ensure_tiktoken_cache
 
 log = logging.getLogger(__name__)
 
-MIN_WORDS, MAX_WORDS = 50, 250
+MIN_WORDS, MAX_WORDS = HOUSE_MIN_WORDS, HOUSE_MAX_WORDS
 GAP = "[INPUT NODIG: {}]"
 ABSTAIN_TEXT = (
     "Het kabinet heeft zich over deze vraag niet eerder uitgesproken in de beschikbare "

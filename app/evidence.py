@@ -29,10 +29,10 @@ from typing import Protocol
 
 import numpy as np
 
-from app.extractive import split_sentences, terms
 from app.parts import Part
 from app.records import Precedent
 from app.retrieve import rrf
+from app.text import split_sentences, terms
 
 W_DENSE, W_WINDOW, W_LEXICAL, W_PRIOR = 0.5, 0.0, 0.4, 0.3
 """Weights of the combined score. Measured on the source letter's paraphrase set (51 in-scope

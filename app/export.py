@@ -35,6 +35,7 @@ from app.errors import InputError
 from app.marks import MARK_LABEL, cited, counts_text, mark, sentence_runs
 from app.prompt import numbers_label
 from app.records import Draft, Letter, PartCoverage, Precedent, QAItem, SentenceProvenance
+from app.text import CITATION
 
 HEADING = "Antwoorden op Kamervragen"
 AUTHOR, INITIALS = "Kamervragen-assistent", "KV"
@@ -46,7 +47,6 @@ HIGHLIGHT = {
     "gap": WD_COLOR_INDEX.YELLOW,
 }
 _MARK = re.compile(r"(\[\d+(?:\s*[,;]\s*\d+)*\]|\[INPUT NODIG[^\]]*\])")
-_CITES = re.compile(r"\[\d+(?:\s*[,;]\s*\d+)*\]")
 
 
 def _label(item: QAItem) -> str:
@@ -249,7 +249,7 @@ def _md_review(d: Draft) -> list[str]:
         lines += [f"**Herkomst** ({counts_text(d.provenance)}){':' if listed else '.'}", ""]
         for p in listed:  # reused text needs no review; open places are under Deelvragen
             where = f", {p.precedent_id}" if p.precedent_id else ""
-            text = _CITES.sub("", p.sentence).strip()
+            text = CITATION.sub("", p.sentence).strip()
             lines.append(f"- {MARK_LABEL[mark(p)]}{where}: «{text}»")
         if listed:
             lines.append("")
@@ -276,7 +276,7 @@ def to_markdown(letter: Letter, drafts: Sequence[Draft]) -> str:
                     out.append(f"[^{len(sources)}]")
             return "".join(out)
 
-        text = _CITES.sub(note, _answer_text(d))
+        text = CITATION.sub(note, _answer_text(d))
         lines += [text, ""]
         lines += _md_review(d)
         lines += [f"> **Controle:** {w}" for w in d.warnings]

@@ -4,55 +4,17 @@ No model: the draft is the focused evidence itself (`app.evidence`: the answer s
 answer each question part, scored with the embedding model and BM25), each source's sentences
 together in their own order, best and most recent source first, a citation `[n]` after each
 (`app.compose.assemble`). It cannot invent a figure, which makes it the baseline the evals
-compare a model against and a useful mode when no model is available. This module also holds
-the sentence splitter and the Dutch term extraction the other stages share.
+compare a model against and a useful mode when no model is available.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from functools import lru_cache
-from typing import Any
 
-from app.lexical import STOPWORDS
 from app.records import Precedent
+from app.text import HOUSE_MAX_WORDS, HOUSE_MIN_WORDS
 
-MIN_WORDS = 50
-MAX_WORDS = 250
-
-_WORD = re.compile(r"[0-9A-Za-zÀ-ÖØ-öø-ÿ]+(?:[-'][0-9A-Za-zÀ-ÖØ-öø-ÿ]+)*")
-_ABBREV = re.compile(
-    r"\b(?:bijv|bv|o\.a|nr|nrs|art|d\.w\.z|e\.d|m\.b\.t|t\.b\.v|incl|ca|mln|mld|jl|blz|zgn|"
-    r"resp|vs|dr|mr|prof|ir|ing|drs|mw|dhr|i\.e|e\.g|m\.n|o\.m|z\.s\.m|t\.a\.v|i\.v\.m)\.",
-    re.IGNORECASE,
-)
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'«‘“(\[]?[A-Z0-9À-Ö])")
-_PLACEHOLDER = "\u2024"  # one-dot leader: keeps abbreviations' dots out of the splitter
-
-
-@lru_cache(maxsize=1)
-def _stemmer() -> Any:
-    import Stemmer  # the Snowball Dutch stemmer, as the BM25 index (app.lexical) uses
-
-    return Stemmer.Stemmer("dutch")
-
-
-def terms(text: str) -> list[str]:
-    """Lower-cased, Dutch-stemmed content words (stopwords dropped)."""
-    words = [w.lower() for w in _WORD.findall(text)]
-    kept = [w for w in words if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
-    return list(_stemmer().stemWords(kept))
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences of an answer; abbreviations such as "o.a." and "nr." do not end a sentence."""
-    text = " ".join(text.split())
-    if not text:
-        return []
-    protected = _ABBREV.sub(lambda m: m.group(0).replace(".", _PLACEHOLDER), text)
-    parts = _SENTENCE_END.split(protected)
-    return [p.replace(_PLACEHOLDER, ".").strip() for p in parts if p.strip()]
+MIN_WORDS, MAX_WORDS = HOUSE_MIN_WORDS, HOUSE_MAX_WORDS
 
 
 def compose(question: str, precedents: Sequence[Precedent]) -> str:

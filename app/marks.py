@@ -9,12 +9,12 @@ checks a draft gets — figures, premises, provenance, coverage — via `revise`
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import replace
 
 from app.check import check_answer
 from app.records import CheckReport, Draft, PartCoverage, Precedent, SentenceProvenance
+from app.text import citation_numbers, sentences, strip_citations
 
 MARKS = ("reused", "adapted", "new", "unverified", "gap")
 MARK_LABEL = {
@@ -27,7 +27,6 @@ MARK_LABEL = {
 EDITED_NOTE = "Handmatig aangepast; cijfers, herkomst en dekking opnieuw gecontroleerd."
 KEPT_WARNINGS = ("Eerdere antwoorden verschillen",)
 """Warnings about the precedents, not the text: still true after an edit."""
-_CITE = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 
 
 def mark(p: SentenceProvenance | None) -> str:
@@ -88,7 +87,7 @@ def numbered(d: Draft) -> list[Precedent]:
     by_id = {p.id: p for p in d.precedents}
     known: dict[int, str] = {}
     for item in d.provenance:
-        nums = [int(n) for m in _CITE.finditer(item.sentence) for n in re.findall(r"\d+", m[1])]
+        nums = citation_numbers(item.sentence)
         if len(set(nums)) == 1 and item.precedent_id in by_id:
             known.setdefault(nums[0], item.precedent_id)
     if not known or len(set(known.values())) != len(known):
@@ -150,14 +149,13 @@ def provenance_against(text: str, precedents: Sequence[Precedent]) -> list[Sente
     """Provenance of any answer text (the check tab) against all `precedents`: each sentence is
     measured against every precedent, whatever it cites, and names the one it comes from."""
     from app.provenance import sentence_provenance
-    from app.review import sentences
 
     if not precedents:
         return [SentenceProvenance(s, "new") for s in sentences(text)]
     every = " [" + ", ".join(str(n) for n in range(1, len(precedents) + 1)) + "]"
     out = []
     for s in sentences(text):
-        plain = _CITE.sub("", s).strip()
+        plain = strip_citations(s).strip()
         if not plain or plain.startswith("[INPUT NODIG"):
             out.append(SentenceProvenance(s, "new"))
             continue

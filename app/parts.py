@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from app.extractive import split_sentences, terms
+from app.text import split_sentences, terms
 
 MAX_PARTS = 4
 MIN_PART_TERMS = 2

@@ -110,7 +110,7 @@ def prompt_version(prompts_dir: Path) -> str:
     return digest.hexdigest()[:12]
 
 
-def _data(text: str) -> str:
+def as_data(text: str) -> str:
     """Escape `<`, `>` and `&` so question/precedent text cannot close its delimiting tag."""
     return html.escape(text.strip(), quote=False)
 
@@ -137,8 +137,8 @@ def render_precedent(nr: int, p: Precedent, prompts_dir: Path, template: str | N
         title=_attr(p.title or p.letter_id),
         date=_attr(p.date or "onbekend"),
         numbers=_attr(numbers_label(p.numbers)),
-        question=_data(p.question),
-        answer=_data(p.answer),
+        question=as_data(p.question),
+        answer=as_data(p.answer),
     )
 
 
@@ -225,10 +225,10 @@ def build_messages(
     system = render(load_template("system", pdir), "system")
     user_tpl = load_template("user", pdir)
     refine_tpl = load_template("refine", pdir)
-    refines = [render(refine_tpl, "refine", instruction=_data(i)) for _, i in turns]
+    refines = [render(refine_tpl, "refine", instruction=as_data(i)) for _, i in turns]
     fixed = (
         count_tokens(system)
-        + count_tokens(render(user_tpl, "user", question=_data(question), precedents=""))
+        + count_tokens(render(user_tpl, "user", question=as_data(question), precedents=""))
         + sum(count_tokens(d) + count_tokens(r) for (d, _), r in zip(turns, refines, strict=True))
         + MESSAGE_OVERHEAD_TOKENS * (3 + 2 * len(turns))  # + the assistant header
     )
@@ -245,7 +245,7 @@ def build_messages(
     user = render(
         user_tpl,
         "user",
-        question=_data(question),
+        question=as_data(question),
         precedents=blocks or "(geen precedenten gevonden)",
     )
     messages: list[BaseMessage] = [SystemMessage(content=system), HumanMessage(content=user)]

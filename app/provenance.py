@@ -21,11 +21,10 @@ from dataclasses import replace
 
 from app.check import check_answer
 from app.evidence import Evidence, EvidenceGroup
-from app.extractive import split_sentences, terms
 from app.records import Precedent, SentenceProvenance
+from app.text import citation_numbers, sentences, split_sentences, strip_citations, terms
 
 ADAPTED_SHARE = 0.6
-_CITE = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 
 
 def _norm(text: str) -> str:
@@ -34,9 +33,9 @@ def _norm(text: str) -> str:
 
 def sentence_provenance(sentence: str, cited: Sequence[Precedent]) -> SentenceProvenance:
     """Provenance of one draft sentence against the precedents numbered [1]..[n]."""
-    nums = [int(n) for m in _CITE.finditer(sentence) for n in re.findall(r"\d+", m[1])]
+    nums = citation_numbers(sentence)
     nums = [n for n in nums if 1 <= n <= len(cited)]
-    plain = _CITE.sub("", sentence).strip()
+    plain = strip_citations(sentence).strip()
     if not nums or plain.startswith("[INPUT NODIG"):
         return SentenceProvenance(sentence, "new")
     best = (0.0, "", cited[nums[0] - 1].id, False)
@@ -57,8 +56,6 @@ def sentence_provenance(sentence: str, cited: Sequence[Precedent]) -> SentencePr
 
 
 def provenance(text: str, cited: Sequence[Precedent]) -> list[SentenceProvenance]:
-    from app.draft import sentences
-
     return [sentence_provenance(s, cited) for s in sentences(text)]
 
 

@@ -1,5 +1,5 @@
 """Review of a draft text: citations → ids, wrong citations, leaks, figures only the question
-states, check findings → warnings, sentence splitting and word counts.
+states, check findings → warnings, (the text primitives are in `app.text`).
 
 Shared by `app.draft` (every provider) and the evals; nothing here calls a model.
 """
@@ -10,13 +10,10 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
-from app import extractive
 from app.records import CheckReport, Finding, Precedent
+from app.text import CITATION, citation_numbers, clip, sentences, strip_citations, terms
 
 REDACTED = "[VERWIJDERD]"
-_CITATION = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
-_SENTENCE_END = re.compile(r"[.!?](?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])*(?=\s|$)")
-"""A sentence ends at . ! or ? plus any citations right after it ("… gedaan. [1]")."""
 LEAK_NGRAM = 8
 
 
@@ -27,12 +24,12 @@ def misattributed(text: str, cited: Sequence[Precedent]) -> list[str]:
     not trust such a footnote. Only clear cases are flagged: the cited precedents hold under
     half of the sentence's content words and another one holds at least 70%.
     """
-    bags = [set(extractive.terms(p.answer)) for p in cited]
+    bags = [set(terms(p.answer)) for p in cited]
     out = []
     for sentence in sentences(text):
-        nums = [int(n) for m in _CITATION.finditer(sentence) for n in re.findall(r"\d+", m[1])]
+        nums = citation_numbers(sentence)
         nums = [n for n in nums if 1 <= n <= len(bags)]
-        words = set(extractive.terms(_CITATION.sub(" ", sentence)))
+        words = set(terms(strip_citations(sentence)))
         if not nums or len(words) < 4:
             continue
         cover = [len(words & bag) / len(words) for bag in bags]
@@ -40,7 +37,7 @@ def misattributed(text: str, cited: Sequence[Precedent]) -> list[str]:
         if max(cover[n - 1] for n in nums) < 0.5 and cover[best] >= 0.7:
             marks = "".join(f"[{n}]" for n in nums)
             out.append(
-                f"Verwijzing {marks} lijkt niet te kloppen: «{_clip(sentence, 80)}» staat in "
+                f"Verwijzing {marks} lijkt niet te kloppen: «{clip(sentence, 80)}» staat in "
                 f"precedent [{best + 1}]."
             )
     return out
@@ -55,7 +52,7 @@ def resolve_citations(text: str, cited: Sequence[Precedent]) -> tuple[list[str],
     """Precedent ids for the `[n]` markers (first-use order, unique) and the invalid numbers."""
     ids: list[str] = []
     invalid: list[int] = []
-    for m in _CITATION.finditer(text):
+    for m in CITATION.finditer(text):
         for n in (int(x) for x in re.split(r"\s*[,;]\s*", m.group(1))):
             if 1 <= n <= len(cited):
                 if cited[n - 1].id not in ids:
@@ -75,7 +72,7 @@ def question_only(report: CheckReport) -> list[str]:
     out = []
     for f in report.findings:
         if f.kind in QUESTION_ONLY_KINDS and f.support_ids == ("question",):
-            what = f"de toezegging «{_clip(f.text, 100)}»" if f.kind == "commitment" else f.text
+            what = f"de toezegging «{clip(f.text, 100)}»" if f.kind == "commitment" else f.text
             out.append(
                 f"Alleen de vraag noemt {what}: geen precedent bevestigt dit; controleer het "
                 "voordat het kabinet het overneemt."
@@ -90,29 +87,10 @@ def check_warnings(report: CheckReport) -> list[str]:
             note = f" — {f.note}" if f.note else ""
             out.append(f"Tegenstrijdig met een precedent: {f.text}{note}")
         elif f.kind == "commitment":
-            out.append(f"Nieuwe toezegging zonder precedent: {_clip(f.text, 120)}")
+            out.append(f"Nieuwe toezegging zonder precedent: {clip(f.text, 120)}")
         else:
             out.append(f"Niet onderbouwd: {f.text}")
     return out
-
-
-def sentences(text: str) -> list[str]:
-    """Sentences with their trailing citations (a rough split: enough for the checks here)."""
-    out, start = [], 0
-    for m in _SENTENCE_END.finditer(text):
-        out.append(text[start : m.end()].strip())
-        start = m.end()
-    out.append(text[start:].strip())
-    return [s for s in out if s]
-
-
-def _clip(text: str, n: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= n else text[: n - 1] + "…"
-
-
-def word_count(text: str) -> int:
-    return len(_CITATION.sub(" ", text).split())
 
 
 def _words(text: str) -> list[str]:

@@ -21,8 +21,9 @@ from app.letters import parse_questions
 from app.marks import revise
 from app.prompt import numbers_label
 from app.records import Draft, Letter
+from app.text import clip
 from app.ui_services import Progress, Services, require_text
-from app.ui_views import letter_notes, short
+from app.ui_views import letter_notes
 
 
 @dataclass
@@ -70,7 +71,7 @@ def load_questions(
     notice = None
     if errors:
         notice = f"{len(errors)} regel(s) overgeslagen: " + "; ".join(str(e) for e in errors[:3])
-    choices = [(f"{short(s.title, 90)} ({len(s.items)} vragen)", i) for i, s in enumerate(sets)]
+    choices = [(f"{clip(s.title, 90)} ({len(s.items)} vragen)", i) for i, s in enumerate(sets)]
     return LetterView(letter_rows(session), choices, notice)
 
 

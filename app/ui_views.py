@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from app.marks import MARK_LABEL, MARKS, counts_text, mark, sentence_runs
 from app.prompt import numbers_label
 from app.records import CheckReport, Draft, PartCoverage, Precedent, SentenceProvenance
+from app.text import clip
 
 STATUS_LABEL = {
     "contradicted": "tegenstrijdig",
@@ -31,16 +32,11 @@ KIND_LABEL = {
 SEVERITY = {"supported": 1, "unsupported": 2, "contradicted": 3}
 
 
-def short(text: str, n: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= n else text[: n - 1] + "…"
-
-
 def choice_label(p: Precedent, nr: int | None) -> str:
     """The tick-box label: number, date, question number and the start of the question."""
     prefix = f"[{nr}] " if nr else ""
     when = f"{p.date} · " if p.date else ""
-    return f"{prefix}{when}vraag {numbers_label(p.numbers)}: {short(p.question, 80)}"
+    return f"{prefix}{when}vraag {numbers_label(p.numbers)}: {clip(p.question, 80)}"
 
 
 def _fmt(x: float | None, digits: int) -> str:
@@ -164,7 +160,7 @@ def _findings_html(report: CheckReport) -> str:
         source = e(f.note) if f.note else e(", ".join(f.support_ids)) or "—"
         rows.append(
             f'<tr class="kv-{f.status}"><td>{STATUS_LABEL[f.status]}</td>'
-            f"<td>{KIND_LABEL.get(f.kind, f.kind)}</td><td>{e(short(f.text, 90))}</td>"
+            f"<td>{KIND_LABEL.get(f.kind, f.kind)}</td><td>{e(clip(f.text, 90))}</td>"
             f"<td>{source}</td></tr>"
         )
     table = (
@@ -223,7 +219,7 @@ def _tooltip(p: SentenceProvenance, numbers: dict[str, int]) -> str:
     if m in ("adapted", "unverified") and p.similarity:
         words.append(f"overeenkomst {round(p.similarity * 100)}%")
     if m in ("adapted", "unverified") and p.source:
-        words.append(f"dichtstbij: «{short(p.source, 220)}»")
+        words.append(f"dichtstbij: «{clip(p.source, 220)}»")
     return " · ".join(words)
 
 
@@ -324,7 +320,7 @@ def letter_notes(d: Draft) -> str:
     """The letter table's "Controlepunten" cell: coverage, provenance counts, warnings."""
     notes = []
     if d.coverage:
-        open_parts = [short(c.part, 60) for c in d.coverage if not c.answered]
+        open_parts = [clip(c.part, 60) for c in d.coverage if not c.answered]
         line = coverage_summary(d.coverage)
         notes.append(line + (f"; open: «{'», «'.join(open_parts)}»" if open_parts else ""))
     if d.provenance:

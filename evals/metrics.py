@@ -29,9 +29,11 @@ import yaml
 from sacrebleu.metrics import CHRF
 
 from app.check import check_answer
-from app.draft import MAX_WORDS, MIN_WORDS, word_count
 from app.errors import InputError
 from app.records import CheckReport, Finding, Precedent
+from app.text import HOUSE_MAX_WORDS as MAX_WORDS
+from app.text import HOUSE_MIN_WORDS as MIN_WORDS
+from app.text import word_count
 
 FACT_KINDS = frozenset({"amount", "percentage", "number", "date", "period", "name"})
 """Checkable facts; "commitment" is scored apart (a promise is not a fact to recall)."""

@@ -15,11 +15,11 @@ from docx.enum.text import WD_COLOR_INDEX
 from app.answer_letter import covered_by, draft_letter, to_markdown, write_answers
 from app.draft import ABSTAIN_WARNING
 from app.errors import InputError
-from app.extractive import split_sentences
 from app.letters import parse_questions
 from app.marks import EDITED_NOTE, cited, numbered, revise
 from app.records import Draft, Letter, PartCoverage, SentenceProvenance
 from app.settings import Settings
+from app.text import split_sentences
 from tests._drafting import SUDAN_ID, FakeRetriever, sudan_precedents
 from tests.test_draft import Broken
 

@@ -319,7 +319,8 @@ def test_citation_of_the_wrong_precedent_is_warned(settings: Settings) -> None:
 
 
 def test_trailing_citations_stay_with_their_sentence() -> None:
-    from app.draft import misattributed, sentences
+    from app.review import misattributed
+    from app.text import sentences
 
     ps = sudan_precedents()
     text = f"{qa_sentence(ps[0].answer, 0)} [1] {qa_sentence(ps[2].answer, 0)} [3]"
@@ -331,7 +332,7 @@ def test_trailing_citations_stay_with_their_sentence() -> None:
 
 
 def qa_sentence(answer: str, i: int) -> str:
-    from app.extractive import split_sentences
+    from app.text import split_sentences
 
     return split_sentences(answer)[i]
 

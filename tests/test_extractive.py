@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 
 from app.check import check_answer
-from app.draft import misattributed
-from app.extractive import MAX_WORDS, MIN_WORDS, compose, split_sentences, terms
+from app.extractive import MAX_WORDS, MIN_WORDS, compose
 from app.records import Precedent
+from app.review import misattributed
+from app.text import split_sentences, terms
 from tests._drafting import sudan_precedents
 
 CITED = re.compile(r"(.+?) \[(\d+)\](?: |$)")

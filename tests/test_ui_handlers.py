@@ -23,10 +23,10 @@ from langchain_core.messages import AIMessage
 from app import audit
 from app import ui_handlers as h
 from app.errors import InputError, KVError
-from app.extractive import split_sentences
 from app.records import CheckReport
 from app.retrieve import Retriever
 from app.settings import ROOT, Settings
+from app.text import split_sentences
 from app.ui_views import alerts_html, check_summary, letter_notes, review_html
 from tests._drafting import SUDAN_ID
 from tests.test_answer_letter import GAP, NEW, PARTS, marked_draft
