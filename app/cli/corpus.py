@@ -1,94 +1,22 @@
-"""The `kv` command: one subcommand per job. `--help` text is the documentation's source.
-
-Errors from `app.errors` become a one-line `kv: …` message and a non-zero exit code; a traceback
-is shown only with `kv --debug …`.
-"""
+"""`kv parse`, `kv ingest`, `kv search`, `kv letters`: answer letters, the index, retrieval."""
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from typing import Any
 
 import click
 
-from app import __version__
+from app.cli.common import IngestBar, emit_json, ready_retriever, short
 from app.errors import KVError
 
 log = logging.getLogger("app")
 
-
-def _emit_json(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("--debug", is_flag=True, help="Show tracebacks and debug logging.")
-@click.option("-v", "--verbose", is_flag=True, help="Log progress details to stderr.")
-@click.version_option(__version__, prog_name="kv")
-@click.pass_context
-def cli(ctx: click.Context, debug: bool, verbose: bool) -> None:
-    """Kamervragen-assistent: draft answers to parliamentary questions that stay consistent
-    with what the cabinet already answered.
-
-    \b
-    Typical use:
-      kv serve                    the web app on http://127.0.0.1:7860 (indexes corpus/ once)
-      kv ask "vraag"              draft one answer, with sources and warnings
-      kv draft-letter FILE --out antwoorden.docx
-                                  draft every question of an incoming set
-      kv check -q "vraag" -a antwoord.txt
-                                  check any answer against earlier answers
-      kv search "vraag"           find prior answers
-      kv ingest PATH              index more answer letters
-      kv eval --provider extractive
-                                  evaluation run with a report
-
-    Configuration comes from KV_* environment variables or a .env file (see README).
-    """
-    level = logging.DEBUG if debug else (logging.INFO if verbose else logging.WARNING)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    ctx.ensure_object(dict)
-    ctx.obj["debug"] = debug
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Entry point of the `kv` console script and `python -m app`."""
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
-    try:
-        # With standalone_mode=False click *returns* the code given to ctx.exit(n).
-        rc = cli.main(args=argv, prog_name="kv", standalone_mode=False)
-        if isinstance(rc, int) and rc:
-            sys.exit(rc)
-    except click.exceptions.Abort:
-        click.echo("kv: aborted", err=True)
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except KVError as exc:
-        if debug:
-            raise
-        click.echo(f"kv: {exc}", err=True)
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        click.echo("kv: interrupted", err=True)
-        sys.exit(130)
-
-
-# ---------------------------------------------------------------------------------------------
-# Commands are grouped by pipeline stage: letters and store/retrieve below; drafting in
-# app/cli_draft.py, evals in app/cli_eval.py, the web app in app/cli_ui.py. Keep the handlers
-# thin: parse arguments, call the stage's function, print.
-# ---------------------------------------------------------------------------------------------
-
 # == letters (parse) ==========================================================================
 
 
-@cli.command("parse")
+@click.command("parse")
 @click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="Print Letter JSON (a list for several).")
 @click.option("--full", is_flag=True, help="Print whole questions and answers, not a preview.")
@@ -123,7 +51,7 @@ def parse_cmd(ctx: click.Context, files: tuple[str, ...], as_json: bool, full: b
         else:
             click.echo(_letter_summary(letter, full))
     if as_json and parsed:
-        _emit_json(parsed[0] if len(files) == 1 and len(paths) == 1 else parsed)
+        emit_json(parsed[0] if len(files) == 1 and len(paths) == 1 else parsed)
     if failed:
         sys.exit(1)
 
@@ -158,34 +86,6 @@ def _letter_summary(letter: Any, full: bool) -> str:
 # == store / retrieve (ingest, search, letters) ===============================================
 
 
-class _IngestBar:
-    """A rich progress bar on stderr, fed by `app.ingest`'s progress callback."""
-
-    def __init__(self, label: str) -> None:
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-        self._progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[name]}"),
-            console=Console(stderr=True),
-            transient=True,
-        )
-        self._task = self._progress.add_task(label, total=None, name="")
-
-    def __enter__(self) -> _IngestBar:
-        self._progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._progress.stop()
-
-    def __call__(self, done: int, total: int, name: str) -> None:
-        self._progress.update(self._task, completed=done, total=total, name=name)
-
-
 def _print_ingest_summary(result: Any) -> None:
     r = result
     click.echo(
@@ -200,7 +100,7 @@ def _print_ingest_summary(result: Any) -> None:
         click.echo(f"kv: failed {f.path}: {f.reason}", err=True)
 
 
-@cli.command("ingest")
+@click.command("ingest")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--rebuild", is_flag=True, help="Drop the index first and re-embed everything.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
@@ -215,10 +115,10 @@ def ingest_cmd(ctx: click.Context, paths: tuple[str, ...], rebuild: bool, as_jso
     from app.retrieve import Retriever
 
     retriever = Retriever.from_settings()
-    with _IngestBar("ingest") as bar:
+    with IngestBar("ingest") as bar:
         result = ingest(paths, retriever.store, rebuild=rebuild, progress=bar)
     if as_json:
-        _emit_json(result.to_dict())
+        emit_json(result.to_dict())
         for f in result.failed:
             click.echo(f"kv: failed {f.path}: {f.reason}", err=True)
     else:
@@ -227,26 +127,7 @@ def ingest_cmd(ctx: click.Context, paths: tuple[str, ...], rebuild: bool, as_jso
         ctx.exit(1)
 
 
-def _ready_retriever() -> Any:
-    """A Retriever whose store holds at least the default corpus (indexed once, with a note)."""
-    from app.retrieve import Retriever
-
-    retriever = Retriever.from_settings()
-    if retriever.store.count() == 0:
-        corpus = retriever.store.settings.corpus_dir
-        click.echo(f"kv: the index is empty; indexing {corpus} first (once) …", err=True)
-        with _IngestBar("indexing corpus") as bar:
-            result = retriever.ensure_indexed(progress=bar)
-        if result is not None:
-            click.echo(
-                f"kv: indexed {result.letters} letters, {result.items_added} items "
-                f"({len(result.failed)} files failed) in {result.seconds:.0f}s",
-                err=True,
-            )
-    return retriever
-
-
-@cli.command("search")
+@click.command("search")
 @click.argument("question")
 @click.option("--k", "k", default=None, type=click.IntRange(1, 50), help="Number of results.")
 @click.option(
@@ -270,13 +151,13 @@ def search_cmd(
     """Find prior answers to QUESTION, best first."""
     from app.retrieve import DENSE_MIN, LEXICAL_MIN, has_precedent
 
-    retriever = _ready_retriever()
+    retriever = ready_retriever()
     k = k or retriever.store.settings.top_k
     hits = retriever.search(
         question, k=k, exclude_ids=exclude_id, exclude_letters=exclude_letter, mode=mode
     )
     if as_json:
-        _emit_json([p.to_dict() for p in hits])
+        emit_json([p.to_dict() for p in hits])
         return
     if not hits:
         click.echo("no results")
@@ -295,17 +176,12 @@ def search_cmd(
         meta = " · ".join(x for x in (p.date, p.fractie) if x)
         click.echo(f"{rank}. {p.id}  [score {p.score:.4f}; {', '.join(parts)}]  {meta}")
         if p.title:
-            click.echo(f"   {_short(p.title, 110)}")
-        click.echo(f"   V: {_short(p.question, 300)}")
-        click.echo(f"   A: {_short(p.answer, 400)}\n")
+            click.echo(f"   {short(p.title, 110)}")
+        click.echo(f"   V: {short(p.question, 300)}")
+        click.echo(f"   A: {short(p.answer, 400)}\n")
 
 
-def _short(text: str, n: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= n else text[: n - 1] + "…"
-
-
-@cli.command("letters")
+@click.command("letters")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
 def letters_cmd(as_json: bool) -> None:
     """List the indexed letters (id, date, number of items, title)."""
@@ -315,18 +191,11 @@ def letters_cmd(as_json: bool) -> None:
 
     rows = Retriever.from_settings().store.letters()
     if as_json:
-        _emit_json([asdict(r) for r in rows])
+        emit_json([asdict(r) for r in rows])
         return
     if not rows:
         click.echo("kv: nothing indexed yet; run `kv ingest corpus/`", err=True)
         return
     for r in rows:
-        click.echo(f"{r.id:<48} {r.date or '-':<10} {r.items:>3}  {_short(r.title, 70)}")
+        click.echo(f"{r.id:<48} {r.date or '-':<10} {r.items:>3}  {short(r.title, 70)}")
     click.echo(f"{len(rows)} letters, {sum(r.items for r in rows)} items")
-
-
-_PROVIDERS = click.Choice(["local", "openai", "extractive"])
-"""The chat providers a command can be told to use (default: KV_PROVIDER)."""
-
-# The other stages' commands live in their own modules; importing them registers them on `cli`.
-from app import cli_draft, cli_eval, cli_ui  # noqa: E402, F401

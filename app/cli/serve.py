@@ -1,27 +1,18 @@
-"""`kv serve` (the web app) and `kv hash-password`.
-
-Registered on the `kv` group by importing this module (see the end of app/cli.py).
-"""
+"""`kv serve` (the web app) and `kv hash-password`."""
 
 from __future__ import annotations
 
-import logging
-
 import click
 
-from app.cli import _IngestBar, cli
-
-log = logging.getLogger(__name__)
-
-# == ui (serve) ===============================================================================
+from app.cli.common import PROVIDERS, index_corpus
 
 
-@cli.command("serve")
+@click.command("serve")
 @click.option("--host", default=None, help="Address to bind [default: KV_UI_HOST, 127.0.0.1].")
 @click.option("--port", default=None, type=click.IntRange(1, 65535), help="[default: 7860]")
 @click.option(
     "--provider",
-    type=click.Choice(["local", "openai", "extractive"]),
+    type=PROVIDERS,
     default=None,
     help="Chat model to draft with [default: KV_PROVIDER].",
 )
@@ -56,15 +47,7 @@ def serve_cmd(host: str | None, port: int | None, provider: str | None) -> None:
 
     svc = Services.start(settings)
     if svc.retriever.store.count() == 0:
-        click.echo(f"kv: indexing the corpus {settings.corpus_dir} (once) …", err=True)
-        with _IngestBar("indexing corpus") as bar:
-            result = svc.retriever.ensure_indexed(progress=bar)
-        if result is not None:
-            click.echo(
-                f"kv: indexed {result.letters} letters, {result.items_added} items "
-                f"({len(result.failed)} files failed) in {result.seconds:.0f}s",
-                err=True,
-            )
+        index_corpus(svc.retriever, f"kv: indexing the corpus {settings.corpus_dir} (once) …")
     click.echo(
         f"kv: {svc.retriever.store.count()} items indexed; model: {svc.model_label()}", err=True
     )
@@ -82,7 +65,7 @@ def serve_cmd(host: str | None, port: int | None, provider: str | None) -> None:
     serve(svc, host, port, users)
 
 
-@cli.command("hash-password")
+@click.command("hash-password")
 @click.option("--user", default=None, help="Also print a ready 'user:hash' line.")
 def hash_password_cmd(user: str | None) -> None:
     """Make a salted scrypt hash for KV_AUTH_USERS / KV_AUTH_FILE (prompts twice, no echo)."""
