@@ -360,9 +360,18 @@ def _close_passages(
     chosen ones of the same answer comes along ("… stimuleren. Deelname is vrijwillig. Van
     dwang is geen sprake."), and so does the sentence right after a chosen one when it leans
     back on it ("… niet het enige initiatief. Het is onderdeel van het AI Continent
-    Actieplan."). Measured on the source letter's paraphrase set: see the README."""
+    Actieplan."); a chosen sentence that leans back brings the one it leans on.
+    Measured: docs/measurements.md."""
     words = sum(len(e.text.split()) for e in chosen.values())
     for (pi, si), es in sorted(chosen.items(), key=lambda kv: -kv[1].score):
+        k = si
+        while k > 0 and (pi, k - 1) not in chosen and _LEANS_BACK.search(split[pi][k]):
+            prev = split[pi][k - 1]  # "Deze richten zich op …" needs what "deze" are
+            if _QUESTION_LIKE.search(prev) or words + len(prev.split()) > max_words:
+                break
+            chosen[(pi, k - 1)] = EvidenceSentence(precedents[pi].id, k - 1, prev, es.score * 0.9)
+            words += len(prev.split())
+            k -= 1
         j = si + 1
         for _ in range(2):  # at most two sentences on from a chosen one
             if j >= len(split[pi]) or (pi, j) in chosen:
