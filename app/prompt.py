@@ -5,13 +5,11 @@ Templates are files so that wording changes are reviewed like code; they use nam
 variable can never silently produce a prompt with a hole in it. Values are substituted in one
 pass, so a question that contains `{{question}}` (or any markup) stays literal text.
 
-Wording, measured with the bundled Qwen2.5-Coder-1.5B on two corpus questions (k=2): a long
-numbered rule list with an example gap `[INPUT NODIG: wat ontbreekt]` made it answer only that
-gap, copied; a worked example sentence in the system prompt was copied into the draft; labels
-"Eerdere vraag:/Antwoord:" in the precedent blocks were copied too. What works best: short
-rules, precedents first and the question and task last, no example text. The model still
-often puts "[1]" in front of a sentence; `app.draft` moves it behind the sentence and warns
-when a sentence cites a precedent that does not contain it.
+Wording: short rules, precedents first and the question and task last, no example text, because
+the bundled model copies example gaps, example sentences and block labels into its answer
+(measured: docs/measurements.md#prompt-wording). The model still often puts "[1]" in front of a
+sentence; `app.draft` moves it behind the sentence and warns when a sentence cites a precedent
+that does not contain it.
 """
 
 from __future__ import annotations

@@ -6,12 +6,9 @@ RRF needs no score calibration between cosine and BM25, which live on unrelated 
 is the constant from the paper, which damps the difference between rank 1 and rank 2 so that an
 item ranked well by both methods beats one ranked first by only one.
 
-Measured with `kv eval retrieval` (MRR@10; 32 linked items leave-one-out | 26 paraphrases):
-dense 0.512 | 0.857, BM25 0.549 | 0.689, hybrid 0.500 | 0.837. On this small corpus hybrid does
-not beat the better single method on either set (the gaps are one or two queries), but it is
-never the weak one: BM25 is best on linked items (they share exact wording) and far behind on
-paraphrases, dense the reverse. Hybrid stays the default because new questions come in both
-kinds (paraphrases, and exact names of laws, organisations and places).
+Hybrid is the default: it does not beat the better single method here, but it is never the weak
+one (BM25 wins on exact wording, dense on paraphrases), and new questions come in both kinds.
+Measured (`kv eval retrieval`): docs/measurements.md#retrieval-modes.
 
 Every Precedent returned carries both raw signals where known (`dense_score`, `lexical_score`,
 `dense_rank`, `lexical_rank`), so `has_precedent` and the UI can explain a ranking.
@@ -46,16 +43,10 @@ MODES: tuple[Mode, ...] = ("hybrid", "dense", "lexical")
 RRF_K = 60
 MIN_POOL = 50
 
-# "No precedent" thresholds, calibrated with `kv eval retrieval` (embedded text q+a, 42 letters):
-# 58 questions that have a precedent (32 linked items leave-one-out + 26 paraphrases) against
-# 24 off-topic questions (evals/retrieval_queries.json). Best cosine: in-corpus 0.839-0.935,
-# off-topic 0.807-0.863; best BM25: in-corpus 3.0-29.4, off-topic 0.7-4.4. The grid optimum
-# was dense 0.865-0.88 with BM25 4.5 (all off-topic rejected, 56/58 kept); BM25 5.0 keeps a
-# margin over the highest off-topic score at the cost of one vague question ("Hoe verhoudt het
-# totale bedrijf ... zich tot ..."), so: 55/58 kept (the 3 lost are context-dependent follow-up
-# questions such as "Tot hoeveel extra vee heeft dit geleid?") and 24/24 rejected. The margins
-# are small (e5 cosines are compressed) and BM25 scores grow with the corpus: re-run the eval
-# after a large ingest.
+# "No precedent" thresholds, calibrated with `kv eval retrieval` (on-topic against off-topic
+# questions). The margins are small (e5 cosines are compressed) and BM25 scores grow with the
+# corpus: re-run the eval after a large ingest.
+# Measured: docs/measurements.md#no-precedent-thresholds
 DENSE_MIN = 0.87
 """Best cosine (query vs question+answer) at or above which a precedent is assumed."""
 LEXICAL_MIN = 5.0

@@ -7,18 +7,9 @@ Records: id `<letter-id>#<numbers>`, metadata with the letter's id/title/date/mi
 item's fractie, numbers ("4,5"), full question and answer, and two hashes so that re-ingesting an
 unchanged letter embeds nothing. The document is the text that was embedded.
 
-What is embedded (`EMBED_TEXT`) was measured with `kv eval retrieval --embed qa,q,a` (42 corpus
-letters, 312 items; MRR@10 over 32 linked items, leave-one-out, and over 26 paraphrased
-questions, evals/retrieval_queries.json):
-
-    embedded        dense MRR  hit@1      hybrid MRR  hit@1      (linked | paraphrases)
-    question        0.487 | 0.872  0.31 | 0.77   0.433 | 0.840  0.22 | 0.73
-    answer          0.386 | 0.812  0.25 | 0.69   0.506 | 0.821  0.38 | 0.69
-    question+answer 0.512 | 0.857  0.38 | 0.77   0.500 | 0.837  0.34 | 0.73
-
-Question+answer ("qa") is best or within 0.02 of the best in every column; question-only loses
-0.07 on linked items in hybrid mode, answer-only loses on paraphrases. One query is worth 0.03
-(linked) / 0.04 (paraphrases), so these are small differences on a small set.
+What is embedded (`EMBED_TEXT`): question+answer ("qa"), best or nearly so on every measure of
+`kv eval retrieval --embed qa,q,a` (question-only loses on linked items, answer-only on
+paraphrases; small differences on a small set). Measured: docs/measurements.md#embedded-text.
 
 The collection metadata records the embedding model, its dimension and the embedded-text scheme;
 opening a store built differently raises `StoreError` telling the user to run
@@ -339,10 +330,9 @@ class Store:
         """Ids and cosine similarities of the `n` nearest items, best first.
 
         Exclusions are applied after the query (an item's letter is the part of its id before
-        "#"), fetching more neighbours until `n` remain; that is exact. Measured alternatives:
-        a Chroma `where` filter ($nin) made a hybrid search 5x slower at 10k records (64 vs
-        13 ms p50: Chroma builds an allow-list of every other record); looking the excluded
-        letters' items up first cost 51 vs 7 ms at 100k.
+        "#"), fetching more neighbours until `n` remain; that is exact, and faster than a Chroma
+        `where` ($nin) filter, which builds an allow-list of every other record, or looking the
+        excluded letters' items up first. Measured: docs/measurements.md#store-exclusions.
         """
         coll = self._collection(create=False)
         if coll is None:
