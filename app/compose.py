@@ -51,6 +51,11 @@ FREE_MAX_TOKENS = 260
 house length rarely has to act, and a degenerate loop is stopped early."""
 CONNECT_MAX_TOKENS = 70
 """The connecting sentence only."""
+CONNECT_EVIDENCE_WORDS = 90
+"""What the connect design shows the model: the best sources' sentences up to ~90 words, and
+the question's part sentences without their context. Prompt processing is most of a local
+draft's time (~30 prompt tokens/s on 2 cores), and the opening sentence answers from the best
+source; the whole evidence still follows it verbatim. Measured: docs/measurements.md."""
 STOP = ["<vraag>", "</vraag>", "Kamervraag:", "\n\n\n"]
 GAP = "[INPUT NODIG: {}]"
 ECHO_SHARE = 0.8
@@ -61,17 +66,36 @@ in one question sentence)."""
 REPEAT_SHARE = 0.8
 
 
-def evidence_list(ev: Evidence) -> str:
-    """The numbered evidence: one block per source, its sentences on one line each."""
-    blocks = []
+def evidence_list(ev: Evidence, max_words: int | None = None) -> str:
+    """The numbered evidence: one block per source, its sentences on one line each; with
+    `max_words`, only the first (best) sources' sentences up to that many words (at least
+    one sentence), keeping each source's number."""
+    blocks: list[str] = []
+    words = 0
     for nr, g in enumerate(ev.groups, 1):
         p = g.precedent
         where = f"antwoord op vraag {numbers_label(p.numbers)}"
         if p.date:
             where += f", {p.date}"
-        lines = "\n".join(f"- {as_data(s.text)}" for s in g.sentences)
-        blocks.append(f"[{nr}] ({where})\n{lines}")
+        kept: list[str] = []
+        for s in g.sentences:
+            n = len(s.text.split())
+            if max_words is not None and (kept or blocks) and words + n > max_words:
+                break
+            kept.append(f"- {as_data(s.text)}")
+            words += n
+        if not kept:
+            break
+        blocks.append(f"[{nr}] ({where})\n" + "\n".join(kept))
     return "\n\n".join(blocks)
+
+
+def asked(ev: Evidence, question: str) -> str:
+    """The question as the connect design shows it: its part sentences, without the context
+    sentences ("De leden … lezen dat …") that retrieval needed; the whole question when the
+    parts alone are too short to name a subject."""
+    text = " ".join(p.text for p in ev.parts).strip()
+    return text if len(text.split()) >= 6 else question
 
 
 def messages(design: str, question: str, ev: Evidence, settings: Settings) -> list[BaseMessage]:
@@ -79,10 +103,12 @@ def messages(design: str, question: str, ev: Evidence, settings: Settings) -> li
     both and comes first, so a local server reuses its cached prefix across drafts."""
     pdir = settings.prompts_dir
     system = render(load_template("evidence_system", pdir), "evidence_system")
-    name = "evidence_user" if design == "free" else "connect_user"
-    user = render(
-        load_template(name, pdir), name, evidence=evidence_list(ev), question=as_data(question)
-    )
+    if design == "free":
+        name, evidence, shown = "evidence_user", evidence_list(ev), question
+    else:
+        name = "connect_user"
+        evidence, shown = evidence_list(ev, CONNECT_EVIDENCE_WORDS), asked(ev, question)
+    user = render(load_template(name, pdir), name, evidence=evidence, question=as_data(shown))
     return [SystemMessage(content=system), HumanMessage(content=user)]
 
 
