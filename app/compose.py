@@ -219,14 +219,18 @@ def connect(opening: str, ev: Evidence, question: str) -> str:
 
 
 def connect_report(opening: str, ev: Evidence, question: str) -> tuple[str, list[str]]:
-    """`connect`, plus the reasons an opening sentence was left out (reviewer's warnings, in
-    the check's own words: "Niet onderbouwd: …", "Nieuwe toezegging …")."""
+    """`connect`, plus the reasons an opening sentence was left out when the reviewer must
+    know them: what the check says about it ("Niet onderbouwd: …", "Nieuwe toezegging …": the
+    model wrote a figure or promise, e.g. obeying an injection). An opening left out only for
+    lacking a citation, echoing the question or not being faithful is not reported: the
+    officer never sees it and the cabinet's sentences stand (it was a warning on 34 of 88
+    source-letter drafts, none of them actionable)."""
     body = tidy(assemble(ev), question)  # apart: the opening never displaces a cabinet sentence
     first = tidy(opening, question, max_sentences=1)
     if not first:  # dropped (an echo of the question, or an order it gave): say what it held
         raw = next(iter(sentences(opening)), "")
         problems = opening_problems(raw, ev) if raw else []
-        return body, [f"{p} {_LEFT_OUT}" for p in problems]
+        return body, [f"{p} {_LEFT_OUT}" for p in problems if p != NO_CITATION]
     bag = set(terms(first))
     if any(
         _share(bag, b) >= REPEAT_SHARE and _share(b, bag) >= REPEAT_SHARE
@@ -236,7 +240,7 @@ def connect_report(opening: str, ev: Evidence, question: str) -> tuple[str, list
     first = cite_opening(first, ev)
     problems = opening_problems(first, ev)
     if problems:
-        return body, [f"{p} {_LEFT_OUT}" for p in problems]
+        return body, [f"{p} {_LEFT_OUT}" for p in problems if p != NO_CITATION]
     if not opening_faithful(first, ev, question):
         return body, []  # not the cabinet's words: left out, the cabinet's sentences remain
     return f"{first} {body}", []

@@ -283,7 +283,7 @@ def draft_stream(
         secret = f"{system_prompt(settings)}\n{compose.system_text(settings)}"
         tidied, dropped = compose.tidy_report(raw, original)
         note = compose.drop_warning(dropped)
-        if note and not turns:
+        if note and not turns and design == "free":  # connect: the opening alone, see below
             d.warnings.append(note)
         if turns:
             d.text = raw
