@@ -30,6 +30,7 @@ from app.export import (  # noqa: F401  (re-exported: kv draft-letter and the UI
 )
 from app.prompt import numbers_label, prompt_version
 from app.records import Draft, Letter, QAItem
+from app.services import build_chat_model
 from app.settings import Settings
 from app.text import terms
 
@@ -78,10 +79,8 @@ def draft_letter(
     provider = provider or settings.provider
     if not letter.items:
         raise InputError(f"{letter.source}: no questions found to answer")
-    if chat_model is None and provider != "extractive":
-        from app.llm import get_chat_model
-
-        chat_model = get_chat_model(settings, provider)  # once, not per question
+    if chat_model is None:
+        chat_model = build_chat_model(settings, provider)  # once, not per question
     drafts: list[Draft] = []
     for i, item in enumerate(letter.items):
         prev = covered_by(item, letter.items[:i])

@@ -126,9 +126,42 @@ def _unreadable(text: str) -> bool:
     return junk > 0.05 * len(text)
 
 
-def draft(question: str, **kwargs: Any) -> Draft:
-    """Draft an answer (see `draft_stream` for the arguments); returns the logged Draft."""
-    for event in draft_stream(question, stream=False, **kwargs):
+def draft(
+    question: str,
+    *,
+    retriever: Retrieves,
+    chat_model: BaseChatModel | None,
+    settings: Settings,
+    provider: str | None = None,
+    k: int | None = None,
+    exclude_ids: Sequence[str] = (),
+    exclude_letters: Sequence[str] = (),
+    precedent_ids: Sequence[str] | None = None,
+    history: Sequence[tuple[str, str]] | None = None,
+    parent_id: int | None = None,
+    log_to_audit: bool = True,
+    stream: bool = False,
+    design: str | None = None,
+) -> Draft:
+    """Draft an answer (see `draft_stream` for the arguments; here `stream` defaults to False);
+    returns the logged Draft."""
+    events = draft_stream(
+        question,
+        retriever=retriever,
+        chat_model=chat_model,
+        settings=settings,
+        provider=provider,
+        k=k,
+        exclude_ids=exclude_ids,
+        exclude_letters=exclude_letters,
+        precedent_ids=precedent_ids,
+        history=history,
+        parent_id=parent_id,
+        log_to_audit=log_to_audit,
+        stream=stream,
+        design=design,
+    )
+    for event in events:
         if isinstance(event, Done):
             return event.draft
     raise AssertionError("draft_stream ended without a Done event")  # pragma: no cover

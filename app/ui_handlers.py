@@ -1,12 +1,12 @@
 """What the web UI does, as plain Python (no gradio here, so tests need no browser).
 
 Each handler takes the user's input, the per-session state and the app's `Services`, calls the
-same pipeline functions the CLI calls (`draft_stream`, `draft_letter`, `check_answer`, `ingest`,
-`add_feedback`) and returns view data: chat messages, HTML snippets, table rows. Errors stay
-`app.errors` exceptions; `app.ui` turns them into gr.Error / gr.Warning. Session state lives in
-small dataclasses that gradio keeps per browser tab (gr.State), never in globals. The whole-letter
-tab's handlers are in `app.ui_letter`, the `Services` in `app.ui_services` (both re-exported
-here, so `app.ui` needs one import).
+same pipeline functions the CLI calls (`Services.draft_stream`, `draft_letter`, `check_answer`,
+`ingest`, `add_feedback`) and returns view data: chat messages, HTML snippets, table rows.
+Errors stay `app.errors` exceptions; `app.ui` turns them into gr.Error / gr.Warning. Session
+state lives in small dataclasses that gradio keeps per browser tab (gr.State), never in globals.
+The whole-letter tab's handlers are in `app.ui_letter`, the `Services` in `app.ui_services`
+(both re-exported here, so `app.ui` needs one import).
 """
 
 from __future__ import annotations
@@ -19,11 +19,12 @@ from typing import Any
 
 from app import audit
 from app.check import check_answer
-from app.draft import Done, DraftError, PrecedentsFound, Token, draft_stream
+from app.draft import Done, DraftError, PrecedentsFound, Token
 from app.errors import InputError, KVError
 from app.ingest import ingest
 from app.marks import provenance_against
 from app.records import Draft, Precedent
+from app.services import DraftRequest
 from app.ui_letter import (  # noqa: F401  (re-exported for app.ui and the tests)
     LETTER_HEADERS,
     LetterSession,
@@ -93,15 +94,15 @@ def ask(message: str | None, session: ChatSession, svc: Services) -> Iterator[Ch
     """A new question, or — once a draft exists — an instruction to refine it ("korter")."""
     text = require_text(message, "De vraag", svc.settings.max_question_chars)
     if session.history:
-        events = draft_stream(
+        request = DraftRequest(
             text,
             history=list(session.history),
             precedent_ids=session.precedent_ids,
             parent_id=session.draft.draft_id if session.draft else None,
-            **svc.pipeline(),
         )
     else:
-        events = draft_stream(text, **svc.pipeline())
+        request = DraftRequest(text)
+    events = svc.draft_stream(request)
     yield from _run(events, session, text, text if not session.history else None)
 
 
@@ -115,11 +116,12 @@ def redraft(
     if not ids:
         raise InputError("Vink minstens één precedent aan om het concept opnieuw op te stellen.")
     original = session.question
-    events = draft_stream(
-        original,
-        precedent_ids=ids,
-        parent_id=session.draft.draft_id if session.draft else None,
-        **svc.pipeline(),
+    events = svc.draft_stream(
+        DraftRequest(
+            original,
+            precedent_ids=ids,
+            parent_id=session.draft.draft_id if session.draft else None,
+        )
     )
     note = f"Opnieuw opstellen met {len(ids)} aangevinkte precedent(en)."
     yield from _run(events, session, note, original, precedent_ids=ids)

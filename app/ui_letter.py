@@ -91,7 +91,14 @@ def draft_all(session: LetterSession, svc: Services, progress: Progress) -> list
     def step(done: int, total: int, item: Any) -> None:
         progress(done / total, f"Vraag {numbers_label(item.numbers)} klaar ({done} van {total})")
 
-    session.drafts = draft_letter(session.letter, progress=step, **svc.pipeline())
+    session.drafts = draft_letter(
+        session.letter,
+        retriever=svc.retriever,
+        chat_model=svc.chat_model,
+        settings=svc.settings,
+        provider=svc.provider,
+        progress=step,
+    )
     return letter_rows(session)
 
 

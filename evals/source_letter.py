@@ -37,8 +37,7 @@ from app import facts
 from app.check import check_answer
 from app.errors import InputError
 from app.records import Draft, Letter
-from app.retrieve import Retriever
-from app.settings import Settings
+from app.services import Services
 from evals import SOURCE_LETTER
 from evals import metrics as m
 from evals.cases import EvalItem, load_cases
@@ -210,21 +209,14 @@ def fact_marks(d: Draft, reference: str) -> dict[str, list[dict[str, Any]]]:
     return {"reference_facts": ref, "draft_facts": mine}
 
 
-def run_part(
-    part: LetterPart,
-    retriever: Retriever,
-    chat_model: Any,
-    settings: Settings,
-    provider: str,
-    progress: Progress | None = None,
-) -> dict[str, Any]:
+def run_part(part: LetterPart, svc: Services, progress: Progress | None = None) -> dict[str, Any]:
     """Draft and score the letter's items and cases; the JSON-able `letter` section of a run."""
     by_item = linked_to(part.links)
     items, cases = [], []
     for n, item in enumerate([*part.items, *part.cases]):
         if progress:
             progress(n, part.size, item.id)
-        row, d = draft_item(item, retriever, chat_model, settings, provider)
+        row, d = draft_item(item, svc)
         if item.kind == "letter":
             row["links"] = [
                 {"id": x.b if x.a == item.id else x.a, "kind": x.kind, "evidence": x.evidence}
@@ -255,7 +247,7 @@ def run_part(
         "cases_path": str(part.cases_path) if part.cases_path else None,
         "links": [vars(x) for x in part.links],
         "summary": summary,
-        "verdict": verdict(summary, provider, title),
+        "verdict": verdict(summary, svc.provider, title),
         "items": items,
         "cases": cases,
     }

@@ -74,12 +74,16 @@ def index_corpus(retriever: Any, note: str) -> None:
         )
 
 
+def index_empty_store(retriever: Any) -> None:
+    """`index_corpus` with the note for a command that found the store empty (the bootstrap
+    `kv ask`, `kv draft-letter`, `kv check` and `kv search` hand to `app.services`)."""
+    corpus = retriever.store.settings.corpus_dir
+    index_corpus(retriever, f"kv: the index is empty; indexing {corpus} first (once) …")
+
+
 def ready_retriever() -> Any:
     """A Retriever whose store holds at least the default corpus (indexed once, with a note)."""
-    from app.retrieve import Retriever
+    from app.services import build_retriever
+    from app.settings import get_settings
 
-    retriever = Retriever.from_settings()
-    if retriever.store.count() == 0:
-        corpus = retriever.store.settings.corpus_dir
-        index_corpus(retriever, f"kv: the index is empty; indexing {corpus} first (once) …")
-    return retriever
+    return build_retriever(get_settings(), bootstrap_corpus=index_empty_store)

@@ -4,27 +4,30 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from app.cli.common import PROVIDERS, IngestBar, emit_json, read_arg, ready_retriever, short
+from app.cli.common import (
+    PROVIDERS,
+    IngestBar,
+    emit_json,
+    index_empty_store,
+    read_arg,
+    short,
+)
+
+if TYPE_CHECKING:
+    from app.services import Services
 
 
-def _drafting_setup(provider: str | None) -> tuple[Any, Any, Any, str]:
-    """Settings, a ready retriever, the chat model (None for extractive) and the provider."""
+def _drafting_setup(provider: str | None) -> Services:
+    """The `app.services.Services` for `provider`: settings, a ready retriever (the corpus
+    indexed first if the store is empty), the chat model (None for extractive)."""
+    from app.services import Services
     from app.settings import get_settings
-    from app.tokens import ensure_tiktoken_cache
 
-    settings = get_settings()
-    ensure_tiktoken_cache(settings.data_dir)
-    chosen = provider or settings.provider
-    chat_model = None
-    if chosen != "extractive":
-        from app.llm import get_chat_model
-
-        chat_model = get_chat_model(settings, chosen)
-    return settings, ready_retriever(), chat_model, chosen
+    return Services.from_settings(get_settings(), provider, bootstrap_corpus=index_empty_store)
 
 
 def _print_sources(numbered: list[Any], draft: Any) -> None:
@@ -92,31 +95,17 @@ def ask_cmd(
     draft is written to the audit log (`kv history`). Exit code 1 if the model call failed
     (the precedents are still printed).
     """
-    from app.draft import (
-        Done,
-        DraftError,
-        PrecedentsFound,
-        Token,
-        draft,
-        draft_stream,
-        validate_question,
-    )
+    from app.draft import Done, DraftError, PrecedentsFound, Token, validate_question
+    from app.services import DraftRequest
     from app.settings import get_settings
 
     text = read_arg(question)
     validate_question(text, get_settings())  # before indexing or loading a model
-    settings, retriever, chat_model, chosen = _drafting_setup(provider)
-    kwargs: dict[str, Any] = {
-        "retriever": retriever,
-        "chat_model": chat_model,
-        "settings": settings,
-        "provider": chosen,
-        "k": k,
-        "exclude_letters": exclude_letter,
-    }
+    svc = _drafting_setup(provider)
+    request = DraftRequest(text, k=k, exclude_letters=exclude_letter)
     if as_json:
         try:
-            d = draft(text, **kwargs)
+            d = svc.draft(request)
         except DraftError as exc:
             emit_json(exc.draft.to_dict())
             raise
@@ -125,7 +114,7 @@ def ask_cmd(
     numbered: list[Any] = []
     streamed: list[str] = []
     try:
-        for event in draft_stream(text, **kwargs):
+        for event in svc.draft_stream(request):
             if isinstance(event, PrecedentsFound):
                 numbered = event.numbered or event.precedents
             elif isinstance(event, Token):
@@ -228,14 +217,14 @@ def draft_letter_cmd(
     for err in errors:
         click.echo(f"kv: skipped {err}", err=True)
     letter = _pick_set(letters, set_, source)
-    settings, retriever, chat_model, chosen = _drafting_setup(provider)
+    svc = _drafting_setup(provider)
     with IngestBar(f"{len(letter.items)} vragen") as bar:
         drafts = draft_letter(
             letter,
-            retriever=retriever,
-            chat_model=chat_model,
-            settings=settings,
-            provider=chosen,
+            retriever=svc.retriever,
+            chat_model=svc.chat_model,
+            settings=svc.settings,
+            provider=svc.provider,
             k=k,
             exclude_letters=exclude_letter,
             progress=lambda done, total, item: bar(done, total, numbers_label(item.numbers)),

@@ -28,7 +28,6 @@ def serve_cmd(host: str | None, port: int | None, provider: str | None) -> None:
     from app.auth import is_local, load_users
     from app.errors import ConfigError
     from app.settings import get_settings
-    from app.tokens import ensure_tiktoken_cache
 
     settings = get_settings()
     if provider:
@@ -42,22 +41,22 @@ def serve_cmd(host: str | None, port: int | None, provider: str | None) -> None:
             "Set KV_AUTH_USERS or KV_AUTH_FILE (hashes from `kv hash-password`), "
             "or bind to 127.0.0.1"
         )
-    ensure_tiktoken_cache(settings.data_dir)
-    from app.ui_handlers import Services
+    from app.services import Services
 
-    svc = Services.start(settings)
-    if svc.retriever.store.count() == 0:
-        index_corpus(svc.retriever, f"kv: indexing the corpus {settings.corpus_dir} (once) …")
+    svc = Services.from_settings(
+        settings,
+        bootstrap_corpus=lambda retriever: index_corpus(
+            retriever, f"kv: indexing the corpus {settings.corpus_dir} (once) …"
+        ),
+    )
     click.echo(
         f"kv: {svc.retriever.store.count()} items indexed; model: {svc.model_label()}", err=True
     )
     if svc.provider == "local":
         # Start the model worker now and let it generate a few tokens: a runtime that crashes
         # on this CPU fails here, with the cause and the fix, before anyone opens the page.
-        from app.llm import self_test
-
         click.echo("kv: starting the local model worker (self-test) …", err=True)
-        click.echo(f"kv: local model ready: {self_test(settings)}", err=True)
+        click.echo(f"kv: local model ready: {svc.self_test()}", err=True)
     from app.ui import serve
 
     login = f"login required ({len(users)} users)" if users else "no login (local only)"
