@@ -14,18 +14,10 @@ after each sentence and an `[INPUT NODIG: …]` marker for every part nothing an
 `tidy` is the post-processing every design gets: repeated sentences and sentences that echo
 the question are dropped, and the text is cut at the house length on a sentence boundary.
 
-Measured (2026-12-01, bundled Qwen2.5-Coder-1.5B, 2 threads on a shared, loaded 2-core
-machine; first 12 in-scope questions of evals/source_letter_cases.yaml, k=5; evidence prompt
-~380 o200k tokens p50 against ~2,560 for five whole precedents):
-
-| design  | key fact | gold cited | repeats | echo | first text p50 | total p50 |
-| free    | 58 %     | 92 %       | 0       | 0-1  | 12.9-19 s      | 22-31 s   |
-| connect | 67-75 %  | 92 %       | 0       | 0    | 0.5-1.3 s      | 17-48 s   |
-
-Free writing garbles the cabinet's sentences ("Het kabinet bedenkingen of …"), drops the
-citations and answered one question with "131 miljoen euro [1]" alone; connect keeps them
-verbatim and shows them at once. So `default_design` picks connect for the bundled model; the
-extractive provider (same evidence, no model) scored 79 % / 95 % on all 42 in 0.4 s.
+The source-letter eval picks the default: for the bundled model connect states the key fact
+and cites the right answer more often than free writing, which garbles the cabinet's sentences
+and drops citations (docs/measurements.md#drafting-designs). `default_design` picks connect
+for the bundled model, free for any other chat model.
 """
 
 from __future__ import annotations
