@@ -142,7 +142,7 @@ class CheckReport:
     findings: tuple[Finding, ...]
     premises: tuple[str, ...] = ()
     """Premise warnings on the question ("De vraag noemt 500 miljoen euro; het kabinet noemde
-    eerder 131 miljoen euro (…, vraag 10)"): see `app.premise`. Not counted in `problems`,
+    eerder 131 miljoen euro (…, vraag 10)"): see `app.checking.premise`. Not counted in `problems`,
     which are about the answer."""
 
     @property

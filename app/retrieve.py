@@ -26,15 +26,15 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from app.embeddings import KVEmbeddings, get_embeddings
 from app.errors import InputError
-from app.lexical import LexicalIndex
+from app.index.embeddings import KVEmbeddings, get_embeddings
+from app.index.lexical import LexicalIndex
+from app.index.store import Store
 from app.records import Precedent
 from app.settings import Settings, get_settings
-from app.store import Store
 
 if TYPE_CHECKING:
-    from app.ingest import IngestResult
+    from app.index.ingest import IngestResult
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ class Retriever:
         """Index `settings.corpus_dir` when the store is empty; None when nothing was needed."""
         if self.store.count() > 0:
             return None
-        from app.ingest import ingest
+        from app.index.ingest import ingest
 
         result = ingest([self.store.settings.corpus_dir], self.store, progress=progress)
         self.refresh()

@@ -2,10 +2,12 @@
 
 `Services.from_settings` is the one place that turns `Settings` (and a provider) into what
 drafting needs: the retriever (`Retriever.from_settings`, its store indexed with the default
-corpus when it is still empty), the chat model (`app.llm.get_chat_model`; None for the
+corpus when it is still empty), the chat model (`app.writers.chat.get_chat_model`; None for the
 extractive provider) and the model's description for the audit log and the eval reports
-(`app.llm.model_name`). `kv ask`, `kv draft-letter`, `kv serve` (the web app) and the evals all
-start here; `Services.draft` / `Services.draft_stream` hand a `DraftRequest` to `app.draft`.
+(`app.writers.chat.model_name`). `kv ask`, `kv draft-letter`, `kv serve` (the web app) and the
+evals all
+start here; `Services.draft` / `Services.draft_stream` hand a `DraftRequest` to
+`app.drafting.draft`.
 """
 
 from __future__ import annotations
@@ -16,11 +18,11 @@ from pathlib import Path
 
 from langchain_core.language_models import BaseChatModel
 
-from app import draft as drafting
+from app.drafting import draft as drafting
 from app.records import Draft
 from app.retrieve import Retriever
 from app.settings import Settings, get_settings
-from app.tokens import ensure_tiktoken_cache
+from app.writers.tokens import ensure_tiktoken_cache
 
 Bootstrap = Callable[[Retriever], object]
 """Indexes the default corpus into an empty store, given the retriever: the CLI's
@@ -44,14 +46,14 @@ def build_chat_model(settings: Settings, provider: str | None = None) -> BaseCha
     """The chat model for `provider` (default: `settings.provider`); None for extractive."""
     if (provider or settings.provider) == "extractive":
         return None
-    from app.llm import get_chat_model
+    from app.writers.chat import get_chat_model
 
     return get_chat_model(settings, provider)
 
 
 @dataclass(frozen=True)
 class DraftRequest:
-    """One draft to write: `app.draft.draft_stream`'s keyword arguments (see there)."""
+    """One draft to write: `app.drafting.draft.draft_stream`'s keyword arguments (see there)."""
 
     question: str
     k: int | None = None
@@ -62,7 +64,7 @@ class DraftRequest:
     parent_id: int | None = None
     log_to_audit: bool = True
     stream: bool | None = None
-    """None: `Services.draft` does not stream (as `app.draft.draft`), `draft_stream` does."""
+    """None: `Services.draft` does not stream (as `drafting.draft.draft`); `draft_stream` does."""
     design: str | None = None
 
 
@@ -76,13 +78,13 @@ class Services:
     """None for the extractive provider."""
     provider: str
     model: str = field(init=False)
-    """The model's stable description (`app.llm.model_name`): "extractive", "local:…",
+    """The model's stable description (`app.writers.chat.model_name`): "extractive", "local:…",
     "openai:…@host"; as the eval reports name it."""
     audit_dir: Path = field(init=False)
     """Where drafts are logged (`settings.data_dir`)."""
 
     def __post_init__(self) -> None:
-        from app.llm import model_name
+        from app.writers.chat import model_name
 
         object.__setattr__(self, "model", model_name(self.settings, self.provider))
         object.__setattr__(self, "audit_dir", Path(self.settings.data_dir))
@@ -110,7 +112,7 @@ class Services:
         ensure_tiktoken_cache(s.data_dir)
         if chat_model is None:
             if check and chosen != "extractive":
-                from app.llm import check_endpoint
+                from app.writers.chat import check_endpoint
 
                 check_endpoint(s, chosen)
             chat_model = build_chat_model(s, chosen)
@@ -120,14 +122,14 @@ class Services:
 
     def check(self) -> str:
         """Fail early with a clear ModelError if the chat model cannot be used; else describe
-        it (`app.llm.check_endpoint`)."""
-        from app.llm import check_endpoint
+        it (`app.writers.chat.check_endpoint`)."""
+        from app.writers.chat import check_endpoint
 
         return check_endpoint(self.settings, self.provider)
 
     def self_test(self) -> str:
-        """Start the local model worker and let it generate a few tokens (`app.llm.self_test`)."""
-        from app.llm import self_test
+        """Start the local model worker; let it generate a few tokens (`writers.chat.self_test`)."""
+        from app.writers.chat import self_test
 
         return self_test(self.settings)
 
@@ -136,20 +138,20 @@ class Services:
         if self.provider == "extractive":
             return "geen (extractief: zinnen uit de precedenten)"
         if self.provider == "local":
-            from app.model_bundle import MODEL_NAME
+            from app.writers.model_bundle import MODEL_NAME
 
             return f"{MODEL_NAME}, lokaal"
         return self.model.removeprefix("openai:")
 
     def draft(self, request: DraftRequest) -> Draft:
-        """`app.draft.draft` for `request` (not streamed unless `request.stream`)."""
+        """`app.drafting.draft.draft` for `request` (not streamed unless `request.stream`)."""
         for event in self._events(request, stream=bool(request.stream)):
             if isinstance(event, drafting.Done):
                 return event.draft
         raise AssertionError("draft_stream ended without a Done event")  # pragma: no cover
 
     def draft_stream(self, request: DraftRequest) -> Iterator[drafting.DraftEvent]:
-        """`app.draft.draft_stream` for `request` (streamed unless `request.stream` is False)."""
+        """`draft.draft_stream` for `request` (streamed unless `request.stream` is False)."""
         return self._events(request, stream=request.stream is not False)
 
     def _events(self, request: DraftRequest, *, stream: bool) -> Iterator[drafting.DraftEvent]:

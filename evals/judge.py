@@ -14,8 +14,8 @@ from typing import Any
 
 from langchain_core.messages import HumanMessage
 
+from app.drafting.prompt import load_template, render
 from app.errors import ConfigError, KVError
-from app.prompt import load_template, render
 from app.settings import Settings
 from evals import metrics as m
 
@@ -50,7 +50,7 @@ def require_endpoint(settings: Settings) -> None:
 def judge_rows(rows: list[dict[str, Any]], settings: Settings) -> dict[str, Any]:
     """Grade every corpus draft (stored in row["judge"]); returns the judge summary."""
     require_endpoint(settings)
-    from app.llm import get_chat_model
+    from app.writers.chat import get_chat_model
 
     model = get_chat_model(settings, "openai")
     template = load_template("judge", settings.prompts_dir)

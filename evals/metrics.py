@@ -1,7 +1,8 @@
 """Scores for one drafted answer against the real answer, and the CI gate over their means.
 
 Each function scores one property so a regression can be traced to it. Facts are found and
-normalised by `app.check` (the same code that flags a draft), never by a second parser here:
+normalised by `app.checking.check` (the same code that flags a draft), never by a second parser
+here:
 
 * fact recall: of the facts (figures, dates, periods, names) in the real answer, the share the
   draft states (`check_answer(real, "", [draft])` marks a real-answer fact "supported" when the
@@ -28,7 +29,7 @@ import numpy as np
 import yaml
 from sacrebleu.metrics import CHRF
 
-from app.check import check_answer
+from app.checking.check import check_answer
 from app.errors import InputError
 from app.records import CheckReport, Finding, Precedent
 from app.text import HOUSE_MAX_WORDS as MAX_WORDS
@@ -138,7 +139,8 @@ def new_commitments(report: CheckReport | None) -> list[str]:
 
 
 def states(text: str, fact: str) -> bool:
-    """Does `text` state `fact`? Figures, dates and names compare normalised (via app.check:
+    """Does `text` state `fact`? Figures, dates and names compare normalised (via
+    app.checking.check:
     "5 miljard" states "5 miljard euro"); a fact without any (a phrase) compares as
     case-insensitive text."""
     facts = _facts(check_answer(fact, "", [as_source("text", clean(text))]))

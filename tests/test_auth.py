@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from app.auth import Authenticator, hash_password, is_local, load_users, verify_password
 from app.errors import ConfigError
 from app.settings import ROOT, Settings
+from app.web.auth import Authenticator, hash_password, is_local, load_users, verify_password
 from tests.conftest import run_kv
 
 

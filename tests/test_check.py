@@ -1,4 +1,5 @@
-"""Consistency check (app/check.py) on real sentences from the letters in ../shared/data/letters.
+"""Consistency check (app/checking/check.py) on real sentences from the letters in
+../shared/data/letters.
 
 Each real sentence checked against itself must come out clean; a copy with one figure, year,
 organisation or promise changed must be flagged. The CLI test at the end runs the real `kv check`
@@ -17,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app import facts
-from app.check import check_answer, format_report, mark_problems
+from app.checking import facts
+from app.checking.check import check_answer, format_report, mark_problems
 from app.records import CheckReport, Finding, Precedent
 from tests.conftest import SHARED_LETTERS, run_kv
 
@@ -357,7 +358,7 @@ def test_cli_check_exit_codes_and_json(check_env: dict[str, str], tmp_path: Path
 def test_cli_check_shows_a_false_premise_in_the_question(
     check_env: dict[str, str], tmp_path: Path
 ) -> None:
-    """The answer is right (exit 0), but the question's 25 miljard is contradicted (app.premise)."""
+    """The answer is right (exit 0), but the question's 25 miljard is contradicted (premise)."""
     question = "Waarom heeft het kabinet via het Nationaal Groeifonds 25 miljard euro uitgetrokken?"
     good = tmp_path / "good.txt"
     good.write_text(sentence(GROEIFONDS), encoding="utf-8")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from app.ingest import ingest
+from app.index.ingest import ingest
 from app.retrieve import Retriever, has_precedent
 from app.settings import ROOT, get_settings
 from tests.conftest import SHARED_LETTERS, free_port, stop_process

@@ -1,6 +1,6 @@
 """Drafting logic with a fake chat model (queued replies) and real-text precedents.
 
-What is under test is `app.draft` itself: citation resolution, the abstain rule, the figure
+What is under test is `app.drafting.draft` itself: citation resolution, the abstain rule, the figure
 check turned into warnings, input validation, prompt-injection handling, failure handling and
 the audit log. The model is faked (GenericFakeChatModel); the check, prompt and audit are real.
 """
@@ -19,8 +19,8 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from pydantic import Field
 
-from app import audit, compose
-from app.draft import (
+from app.drafting import audit, compose
+from app.drafting.draft import (
     ABSTAIN_TEXT,
     LEAK_WARNING,
     REDACTED,
@@ -33,10 +33,10 @@ from app.draft import (
     redact_leaks,
     resolve_citations,
 )
+from app.drafting.prompt import build_messages, system_prompt
 from app.errors import InputError, ModelError
-from app.prompt import build_messages, system_prompt
 from app.settings import Settings
-from app.tokens import count_tokens
+from app.writers.tokens import count_tokens
 from tests._drafting import SUDAN_ID, FakeRetriever, sudan_precedents
 
 QUESTION = (
@@ -71,7 +71,7 @@ class Recording(GenericFakeChatModel):
 
 
 class Broken(BaseChatModel):
-    """A chat model whose endpoint is down (as app.llm reports it)."""
+    """A chat model whose endpoint is down (as app.writers.chat reports it)."""
 
     @property
     def _llm_type(self) -> str:
@@ -320,7 +320,7 @@ def test_citation_of_the_wrong_precedent_is_warned(settings: Settings) -> None:
 
 
 def test_trailing_citations_stay_with_their_sentence() -> None:
-    from app.review import misattributed
+    from app.drafting.review import misattributed
     from app.text import sentences
 
     ps = sudan_precedents()
@@ -353,7 +353,7 @@ def test_follow_up_packs_with_the_counter_of_the_model_that_runs_it(settings: Se
     """A follow-up rewrites from whole precedents: a fake model is not the bundled one, so
     packing uses o200k x REMOTE_TOKEN_FACTOR, which leaves out precedents that plain o200k
     counting would have squeezed in."""
-    from app.llm import REMOTE_TOKEN_FACTOR
+    from app.writers.chat import REMOTE_TOKEN_FACTOR
 
     small = Settings(data_dir=settings.data_dir, context_tokens=1400, max_answer_tokens=200)
     model = fake(GOOD)

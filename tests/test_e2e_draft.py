@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from docx import Document
 
-from app.model_bundle import ensure_model
 from app.settings import ROOT
+from app.writers.model_bundle import ensure_model
 from tests.conftest import INCOMING_JSONL, SHARED_LETTERS, run_kv
 
 pytestmark = pytest.mark.slow

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
-from app.letters import find_letter_files, parse_file
+from app.letters.parse import find_letter_files, parse_file
 from app.settings import ROOT
 from evals import metrics as m
 from evals.drafting import CASES_PATH, THRESHOLDS_PATH, load_cases

@@ -1,4 +1,4 @@
-"""The drafting-eval metrics on hand-made inputs (real app.check underneath, no fakes)."""
+"""The drafting-eval metrics on hand-made inputs (real app.checking.check underneath, no fakes)."""
 
 from __future__ import annotations
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from app import compose
-from app.evidence import Evidence, EvidenceGroup, EvidenceSentence, select
-from app.letters import parse_file
-from app.parts import split_parts
-from app.provenance import most_recent_wins, provenance, sentence_provenance
+from app.drafting import compose
+from app.drafting.evidence import Evidence, EvidenceGroup, EvidenceSentence, select
+from app.drafting.parts import split_parts
+from app.drafting.provenance import most_recent_wins, provenance, sentence_provenance
+from app.letters.parse import parse_file
 from app.records import Precedent
 from app.settings import ROOT
 from tests._drafting import sudan_precedents

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 
-from app.check import check_answer
-from app.extractive import MAX_WORDS, MIN_WORDS, compose
+from app.checking.check import check_answer
+from app.drafting.review import misattributed
 from app.records import Precedent
-from app.review import misattributed
 from app.text import split_sentences, terms
+from app.writers.extractive import MAX_WORDS, MIN_WORDS, compose
 from tests._drafting import sudan_precedents
 
 CITED = re.compile(r"(.+?) \[(\d+)\](?: |$)")

@@ -19,14 +19,14 @@ from typing import Any
 
 import pytest
 
-from app import audit
-from app.draft import Done, DraftError, Token, draft, draft_stream
+from app.drafting import audit
+from app.drafting.draft import Done, DraftError, Token, draft, draft_stream
 from app.errors import StoreError
-from app.ingest import ingest
-from app.letters import parse_file
-from app.llm import get_chat_model
+from app.index.ingest import ingest
+from app.letters.parse import parse_file
 from app.retrieve import Retriever
 from app.settings import ROOT, Settings
+from app.writers.chat import get_chat_model
 from tests._hardening import (
     DOGS,
     LETTERS,

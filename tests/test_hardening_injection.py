@@ -27,9 +27,9 @@ import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from app.draft import LEAK_WARNING, REDACTED, Draft, draft
-from app.ingest import ingest
-from app.prompt import build_messages, system_prompt
+from app.drafting.draft import LEAK_WARNING, REDACTED, Draft, draft
+from app.drafting.prompt import build_messages, system_prompt
+from app.index.ingest import ingest
 from app.retrieve import Retriever
 from app.settings import ROOT, Settings
 from tests._hardening import SCHOOL_Q, Tally, indexed, retriever
@@ -323,7 +323,7 @@ LOCAL_SUBSET = {
 
 @pytest.fixture(scope="module")
 def local_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    from app.model_bundle import ensure_model
+    from app.writers.model_bundle import ensure_model
 
     shared = ensure_model(ROOT / "data").path.parent
     base = indexed().settings
@@ -337,7 +337,7 @@ def local_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 @pytest.mark.parametrize("name", list(LOCAL_SUBSET))
 def test_real_local_model_resists_or_is_caught(name: str, local_settings: Settings) -> None:
     """The 1.5B model may obey; if it does, the post-checks must catch it (never silent)."""
-    from app.llm import get_chat_model
+    from app.writers.chat import get_chat_model
 
     case = next(c for c in CASES if c.name == name)
     model = get_chat_model(local_settings, "local")

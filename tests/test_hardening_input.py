@@ -1,7 +1,7 @@
 """Hardening: bad input gets a clear one-line error and nothing else breaks.
 
 CLI cases run the real `kv` in a subprocess (non-zero exit, exactly one `kv: …` line, no
-traceback). Handler cases call app.ui_handlers (the UI shows their KVError as a message). A
+traceback). Handler cases call app.web.handlers (the UI shows their KVError as a message). A
 batch (a folder of letters, uploaded files, a JSONL of question sets) goes on past a bad item.
 Questions in another language are drafted from Dutch precedents or abstain - never a crash:
 multilingual e5 finds the precedent for the German paraphrase (a Dutch draft), while the English
@@ -22,11 +22,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pypdf import PdfWriter
 
-from app import ui_handlers as h
-from app.draft import draft
+from app.drafting.draft import draft
 from app.errors import KVError, ParseError
-from app.letters import parse_file, parse_questions, parse_text
+from app.letters.parse import parse_file, parse_questions, parse_text
 from app.settings import Settings
+from app.web import handlers as h
 from tests._hardening import DOGS, LETTERS, SCHOOL_Q, Tally, indexed, retriever
 from tests.conftest import run_kv
 

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from app.draft import draft
-from app.letters import parse_file
+from app.drafting.draft import draft
+from app.letters.parse import parse_file
 from app.settings import ROOT
 from tests._hardening import (
     DOGS,
@@ -136,7 +136,7 @@ def test_concurrent_sessions_get_their_own_answers(
 def test_two_sessions_with_the_local_model(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from app.model_bundle import ensure_model
+    from app.writers.model_bundle import ensure_model
 
     models = ensure_model(ROOT / "data").path.parent
     data = indexed().data

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from app import ui_handlers as h
 from app.errors import KVError
 from app.settings import ROOT
+from app.web import handlers as h
 from tests._hardening import (
     SCHOOL_Q,
     MisbehavingLLM,

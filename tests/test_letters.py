@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from app.errors import ParseError
-from app.letters import find_letter_files, parse_file, parse_questions, parse_text
+from app.letters.parse import find_letter_files, parse_file, parse_questions, parse_text
 from app.records import Letter, QAItem
 from app.settings import ROOT
 from tests.conftest import INCOMING_JSONL, SHARED_LETTERS, run_kv

@@ -1,5 +1,5 @@
 """The chat-model factory against real models: the bundled GGUF in its supervised worker process
-(`app.local_model`), and the same GGUF behind a real OpenAI-compatible server
+(`app.writers.local_server`), and the same GGUF behind a real OpenAI-compatible server
 (`python -m llama_cpp.server`) on 127.0.0.1 that the test starts itself.
 
 The assembled model is shared by the whole session in the repository's default data dir
@@ -25,9 +25,12 @@ import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
+from app.drafting.prompt import build_messages
 from app.errors import ConfigError, ModelError
-from app.letters import find_letter_files, parse_file
-from app.llm import (
+from app.letters.parse import find_letter_files, parse_file
+from app.records import Precedent
+from app.settings import ROOT, Settings
+from app.writers.chat import (
     REMOTE_TOKEN_FACTOR,
     LocalChatModel,
     check_endpoint,
@@ -36,11 +39,8 @@ from app.llm import (
     prompt_tokens,
     token_counter,
 )
-from app.model_bundle import ensure_model
-from app.prompt import build_messages
-from app.records import Precedent
-from app.settings import ROOT, Settings
-from app.tokens import count_tokens
+from app.writers.model_bundle import ensure_model
+from app.writers.tokens import count_tokens
 from tests.conftest import free_port, stop_process
 
 SHARED_DATA = ROOT / "data"

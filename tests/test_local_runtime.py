@@ -23,10 +23,10 @@ import pytest
 from langchain_core.messages import HumanMessage
 
 from app.errors import ModelError
-from app.llm import LocalChatModel, get_chat_model
-from app.local_model import LocalServer, crash_error, describe_exit
-from app.model_bundle import ensure_model
 from app.settings import ROOT, Settings
+from app.writers.chat import LocalChatModel, get_chat_model
+from app.writers.local_server import LocalServer, crash_error, describe_exit
+from app.writers.model_bundle import ensure_model
 from tests.conftest import children, cpu_seconds
 
 SHARED_DATA = ROOT / "data"
@@ -49,7 +49,7 @@ NATIVE_ONLY = (
 
 def _system_info() -> str:
     """Read in a child process, so even a broken library cannot take pytest down."""
-    code = "from app.local_model import system_info; print(system_info())"
+    code = "from app.writers.local_server import system_info; print(system_info())"
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120
     )
@@ -211,7 +211,7 @@ def test_draft_letter_goes_on_after_the_worker_is_killed(tmp_path: Path) -> None
         while not (log.exists() and "POST /v1/completions" in log.read_text()):
             assert proc.poll() is None and time.monotonic() < deadline, "the worker never started"
             time.sleep(0.2)
-        (worker,) = children(proc.pid, b"app.local_worker")
+        (worker,) = children(proc.pid, b"app.writers.local_worker")
         before = cpu_seconds(worker)
         while cpu_seconds(worker) - before < 1.0:
             assert proc.poll() is None and time.monotonic() < deadline, "question 1 never ran"

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from app import model_bundle
 from app.errors import ModelError
-from app.model_bundle import MODEL_SHA256, MODEL_SIZE, ensure_model, model_path
 from app.settings import ROOT
+from app.writers import model_bundle
+from app.writers.model_bundle import MODEL_SHA256, MODEL_SIZE, ensure_model, model_path
 from tests.conftest import run_kv
 
 
@@ -127,7 +127,7 @@ def test_two_processes_assemble_once(data_dir: Path) -> None:
     script = textwrap.dedent(
         f"""
         from pathlib import Path
-        from app.model_bundle import ensure_model
+        from app.writers.model_bundle import ensure_model
         print(ensure_model(Path({str(data_dir)!r})).status)
         """
     )

@@ -1,4 +1,5 @@
-"""Premise check (app/premise.py): a figure, date or place in the *question* that a precedent
+"""Premise check (app/checking/premise.py): a figure, date or place in the *question* that a
+precedent
 contradicts becomes a warning; honest questions get none.
 
 Precedents are built straight from parsed letters: the source letter
@@ -13,10 +14,10 @@ from functools import cache
 
 import pytest
 
-from app import facts
-from app.check import check_answer, format_report
-from app.letters import parse_file, parse_questions
-from app.premise import PrecedentAnswer, label, premise_warnings, warnings_against
+from app.checking import facts
+from app.checking.check import check_answer, format_report
+from app.checking.premise import PrecedentAnswer, label, premise_warnings, warnings_against
+from app.letters.parse import parse_file, parse_questions
 from app.records import Letter, Precedent
 from app.settings import ROOT
 from tests.conftest import INCOMING_JSONL, SHARED

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from app.errors import PromptError
-from app.prompt import (
+from app.drafting.prompt import (
     MESSAGE_OVERHEAD_TOKENS,
     TEMPLATES,
     build_messages,
@@ -21,8 +20,9 @@ from app.prompt import (
     render,
     render_precedent,
 )
+from app.errors import PromptError
 from app.settings import ROOT, Settings
-from app.tokens import count_tokens, ensure_tiktoken_cache
+from app.writers.tokens import count_tokens, ensure_tiktoken_cache
 from tests._drafting import sudan_precedents
 
 GOLDEN = Path(__file__).parent / "golden" / "prompt_sudan.txt"

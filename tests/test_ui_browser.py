@@ -24,9 +24,9 @@ import pytest
 from docx import Document
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from app import audit
-from app.auth import hash_password
+from app.drafting import audit
 from app.settings import ROOT
+from app.web.auth import hash_password
 from tests.conftest import children, cpu_seconds, free_port, stop_process
 
 pytestmark = pytest.mark.browser
@@ -472,7 +472,7 @@ def test_local_model_drafts_in_the_browser(
 
 
 def model_worker(server_pid: int) -> int:
-    """The pid of the `kv serve` process's local model worker (app.local_worker)."""
-    workers = children(server_pid, b"app.local_worker")
+    """The pid of the `kv serve` process's local model worker (app.writers.local_worker)."""
+    workers = children(server_pid, b"app.writers.local_worker")
     assert workers, f"kv serve (pid {server_pid}) has no model worker"
     return workers[0]

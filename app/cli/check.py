@@ -70,7 +70,7 @@ def check_cmd(
     JSON (--json): {question, answer, precedents: [ids], check: {findings, problems},
     marked: the answer with problems wrapped in ⟦…⟧}.
     """
-    from app.check import check_answer, format_report, mark_problems
+    from app.checking.check import check_answer, format_report, mark_problems
     from app.errors import InputError
     from app.settings import get_settings
 

@@ -34,7 +34,7 @@ def read_arg(value: str) -> str:
 
 
 class IngestBar:
-    """A rich progress bar on stderr, fed by `app.ingest`'s progress callback."""
+    """A rich progress bar on stderr, fed by `app.index.ingest`'s progress callback."""
 
     def __init__(self, label: str) -> None:
         from rich.console import Console

@@ -30,7 +30,7 @@ def parse_cmd(ctx: click.Context, files: tuple[str, ...], as_json: bool, full: b
     """
     from pathlib import Path
 
-    from app.letters import find_letter_files, parse_file
+    from app.letters.parse import find_letter_files, parse_file
 
     paths: list[Path] = []
     for name in files:
@@ -111,7 +111,7 @@ def ingest_cmd(ctx: click.Context, paths: tuple[str, ...], rebuild: bool, as_jso
     Idempotent: an unchanged letter is skipped, a changed one replaces its items. A file that
     cannot be parsed is reported and skipped; the exit code is then 1.
     """
-    from app.ingest import ingest
+    from app.index.ingest import ingest
     from app.retrieve import Retriever
 
     retriever = Retriever.from_settings()

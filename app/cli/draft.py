@@ -31,7 +31,7 @@ def _drafting_setup(provider: str | None) -> Services:
 
 
 def _print_sources(numbered: list[Any], draft: Any) -> None:
-    from app.prompt import numbers_label
+    from app.drafting.prompt import numbers_label
 
     if not numbered:
         return
@@ -95,7 +95,7 @@ def ask_cmd(
     draft is written to the audit log (`kv history`). Exit code 1 if the model call failed
     (the precedents are still printed).
     """
-    from app.draft import Done, DraftError, PrecedentsFound, Token, validate_question
+    from app.drafting.draft import Done, DraftError, PrecedentsFound, Token, validate_question
     from app.services import DraftRequest
     from app.settings import get_settings
 
@@ -201,10 +201,10 @@ def draft_letter_cmd(
     Exit code 1 if the model failed for any question (the rest is still written).
     """
 
-    from app.answer_letter import draft_letter, to_markdown, write_answers
+    from app.drafting.letter import draft_letter, to_markdown, write_answers
+    from app.drafting.prompt import numbers_label
     from app.errors import InputError, ParseError
-    from app.letters import parse_questions
-    from app.prompt import numbers_label
+    from app.letters.parse import parse_questions
 
     errors: list[ParseError] = []
     if source == "-":
@@ -252,7 +252,7 @@ def history_cmd(limit: int, as_json: bool) -> None:
 
     Flags: A = abstained, E = model error, W = has warnings; then 👍/👎 feedback if given.
     """
-    from app.audit import list_drafts
+    from app.drafting.audit import list_drafts
 
     rows = list_drafts(limit)
     if as_json:
@@ -275,7 +275,7 @@ def history_cmd(limit: int, as_json: bool) -> None:
 @click.option("--reason", default=None, help="Why (stored with the rating).")
 def feedback_cmd(draft_id: int, rating: str, reason: str | None) -> None:
     """Rate a logged draft (DRAFT_ID from `kv history`) thumbs up or down."""
-    from app.audit import add_feedback
+    from app.drafting.audit import add_feedback
 
     add_feedback(draft_id, rating, reason)
     click.echo(f"feedback '{rating}' stored on draft #{draft_id}")

@@ -232,7 +232,7 @@ def eval_retrieval_cmd(
     """
 
     from app.errors import InputError
-    from app.store import EMBED_TEXT
+    from app.index.store import EMBED_TEXT
     from evals.retrieval import format_report, run
 
     schemes = [x.strip() for x in (embed or EMBED_TEXT).split(",") if x.strip()]

@@ -26,8 +26,8 @@ def model_cmd(verify: bool) -> None:
     """
     import contextlib
 
-    from app.model_bundle import MODEL_NAME, ensure_model
     from app.settings import get_settings
+    from app.writers.model_bundle import MODEL_NAME, ensure_model
 
     with contextlib.ExitStack() as stack:
         bars: list[Any] = []  # the bar appears only once there is work (not on reuse)
@@ -46,8 +46,8 @@ def model_cmd(verify: bool) -> None:
     click.echo(f"sha256:  {info.sha256}")
     click.echo(f"status:  {info.status} ({info.seconds:.1f} s)")
     if verify:
-        from app.llm import self_test
-        from app.local_model import stop_all, system_info
+        from app.writers.chat import self_test
+        from app.writers.local_server import stop_all, system_info
 
         click.echo(f"runtime: {system_info().strip()}")
         try:

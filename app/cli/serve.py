@@ -25,9 +25,9 @@ def serve_cmd(host: str | None, port: int | None, provider: str | None) -> None:
     make a hash with `kv hash-password`. A non-local --host (e.g. 0.0.0.0) REQUIRES logins.
     The corpus (KV_CORPUS_DIR) is indexed first if the store is empty.
     """
-    from app.auth import is_local, load_users
     from app.errors import ConfigError
     from app.settings import get_settings
+    from app.web.auth import is_local, load_users
 
     settings = get_settings()
     if provider:
@@ -57,7 +57,7 @@ def serve_cmd(host: str | None, port: int | None, provider: str | None) -> None:
         # on this CPU fails here, with the cause and the fix, before anyone opens the page.
         click.echo("kv: starting the local model worker (self-test) …", err=True)
         click.echo(f"kv: local model ready: {svc.self_test()}", err=True)
-    from app.ui import serve
+    from app.web.app import serve
 
     login = f"login required ({len(users)} users)" if users else "no login (local only)"
     click.echo(f"kv: serving on http://{host}:{port}  —  {login}; Ctrl-C stops", err=True)
@@ -68,7 +68,7 @@ def serve_cmd(host: str | None, port: int | None, provider: str | None) -> None:
 @click.option("--user", default=None, help="Also print a ready 'user:hash' line.")
 def hash_password_cmd(user: str | None) -> None:
     """Make a salted scrypt hash for KV_AUTH_USERS / KV_AUTH_FILE (prompts twice, no echo)."""
-    from app.auth import hash_password
+    from app.web.auth import hash_password
 
     password = click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
     encoded = hash_password(password)
