@@ -371,6 +371,21 @@ def test_cli_check_shows_a_false_premise_in_the_question(
     assert w.startswith("De vraag noemt 25 miljard euro") and "ah-tk-20232024-1031, vra" in w
 
 
+def test_cli_check_reviews_like_a_draft_so_a_gap_marker_is_no_problem(
+    check_env: dict[str, str], tmp_path: Path
+) -> None:
+    """`kv check` runs the draft's review (`app.drafting.review.review`, no numbering): a
+    draft's own open place "[INPUT NODIG: …]" is not an unsupported name."""
+    question = "Hoeveel geld heeft het kabinet via het Nationaal Groeifonds beschikbaar gesteld?"
+    answer = tmp_path / "gap.txt"
+    answer.write_text(f"{sentence(GROEIFONDS)} [INPUT NODIG: planning]", encoding="utf-8")
+    res = run_kv("check", "-q", question, "-a", str(answer), "--json", env=check_env)
+    assert res.code == 0, res.err
+    data = json.loads(res.out)
+    assert data["check"]["problems"] == 0
+    assert not any("INPUT NODIG" in f["text"] for f in data["check"]["findings"])
+
+
 def test_cli_check_errors_say_how_to_fix(tmp_path: Path) -> None:
     missing = run_kv("check", "-q", "Vraag?", "-a", str(tmp_path / "nope.txt"))
     assert missing.code == 1 and "no such file" in missing.err and missing.err.startswith("kv:")

@@ -362,3 +362,19 @@ def test_follow_up_packs_with_the_counter_of_the_model_that_runs_it(settings: Se
     assert prompt * REMOTE_TOKEN_FACTOR + small.max_answer_tokens <= small.context_tokens
     _, plain_omitted = build_messages(QUESTION, sudan_precedents(), small)
     assert len(d.omitted_precedents) > len(plain_omitted)
+
+
+def test_review_warnings_keep_their_order(settings: Settings) -> None:
+    """`app.drafting.review.review` gives a generated draft its warnings in the old order:
+    citations, then the figure check, then provenance (the evals compare them as text)."""
+    reply = (
+        f"{GOOD} Dit blijkt ook uit eerdere antwoorden [7]. Het kabinet trekt hiervoor 150 "
+        "miljoen euro uit [1]."
+    )
+    d = run(QUESTION, settings, fake(reply))
+    assert d.warnings == [
+        "Ongeldige verwijzing [7]: er zijn 2 genummerde precedenten.",
+        "Niet onderbouwd: 150 miljoen euro",
+        "1 zin(nen) met een verwijzing die de geciteerde bron niet (bijna) letterlijk bevat: "
+        "controleer ze tegen de bron.",
+    ]

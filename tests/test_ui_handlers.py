@@ -417,3 +417,31 @@ def test_check_tab_marks_where_each_sentence_comes_from(
     assert [o for o, _ in origins] == ["reused", "new"]
     assert f"{DOGS}#20" in origins[0][1]
     assert "vergeleken met de gevonden precedenten" in view.marks
+
+
+def test_an_edited_answer_in_the_letter_table_gets_the_leak_check(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """The letter export reviews an edited answer as a draft is reviewed, leak check included
+    (`app.web.app` passes `system_texts`): the prompt's words never reach the letter."""
+    from app.drafting.prompt import system_prompt
+    from tests.test_answer_letter import one_question
+
+    leak = system_prompt(settings).splitlines()[0]
+    d = marked_draft()
+    session = h.LetterSession(letter=one_question(), drafts=[d])
+    rows = [["1", d.question, f"{d.text} {leak}", ""]]
+    path = h.export_docx(session, rows, tmp_path, h.system_texts(settings))
+    text = "\n".join(p.text for p in Document(str(path)).paragraphs)
+    assert "[VERWIJDERD]" in text and "ervaren beleidsmedewerker" not in text
+
+
+def test_check_tab_drops_our_gap_marker_like_a_draft_review(
+    settings: Settings, retriever: Retriever
+) -> None:
+    """The check tab uses the draft's review: our own gap marker is not a name to check."""
+    svc = services(settings, retriever)
+    answer = "Een gezamenlijke trainingsschool is er nog niet. [INPUT NODIG: planning]"
+    view = h.check(SCHOOL_Q, answer, svc)
+    assert "INPUT NODIG" not in view.summary
+    assert all(label is None or "INPUT NODIG" not in span for span, label in view.highlights)

@@ -1,4 +1,11 @@
-"""`kv check`: check any answer against what the cabinet said before."""
+"""`kv check`: check any answer against what the cabinet said before.
+
+The answer gets the review every draft gets (`app.drafting.review.review`), with two rules
+left out on purpose: a pasted text has no citation numbering of ours (its `[n]` may point
+anywhere), so the citation rules are skipped rather than guessed; and there is no leak check
+(the text is the user's, and `kv check` reports on it, it does not rewrite it). What is printed
+is the review's check report, in which our own `[INPUT NODIG: …]` gap markers are not names.
+"""
 
 from __future__ import annotations
 
@@ -70,7 +77,8 @@ def check_cmd(
     JSON (--json): {question, answer, precedents: [ids], check: {findings, problems},
     marked: the answer with problems wrapped in ⟦…⟧}.
     """
-    from app.checking.check import check_answer, format_report, mark_problems
+    from app.checking.check import format_report, mark_problems
+    from app.drafting.review import review
     from app.errors import InputError
     from app.settings import get_settings
 
@@ -91,7 +99,7 @@ def check_cmd(
         retriever = ready_retriever()
         k = k or settings.top_k
         precedents = retriever.search(q, k=k, exclude_letters=exclude_letter)
-    report = check_answer(answer, q, precedents)
+    report = review(answer, question=q, precedents=precedents, cited=None).check
     if as_json:
         emit_json(
             {

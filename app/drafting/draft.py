@@ -19,26 +19,23 @@ from typing import Any, Protocol
 
 from langchain_core.language_models import BaseChatModel
 
-from app.checking.check import check_answer
 from app.drafting import audit, compose, evidence
 from app.drafting.evidence import Searches, search_parts
 from app.drafting.parts import split_parts
 from app.drafting.prompt import build_messages, numbered, prompt_version, system_prompt
-from app.drafting.provenance import most_recent_wins, provenance
+from app.drafting.provenance import most_recent_wins
 from app.drafting.review import (
+    LEAK_WARNING,
     REDACTED,
-    check_warnings,
-    is_gap_marker,
-    misattributed,
-    question_only,
     redact_leaks,
-    resolve_citations,
+    resolve_citations,  # noqa: F401  (re-exported: the tests import it from here)
+    review,
 )
 from app.errors import InputError, ModelError
-from app.records import CheckReport, Draft, Precedent
+from app.records import Draft, Precedent
 from app.retrieve import has_precedent
 from app.settings import Settings
-from app.text import HOUSE_MAX_WORDS, HOUSE_MIN_WORDS, word_count
+from app.text import HOUSE_MAX_WORDS, HOUSE_MIN_WORDS
 from app.writers.tokens import ensure_tiktoken_cache
 
 log = logging.getLogger(__name__)
@@ -53,7 +50,6 @@ ABSTAIN_WARNING = (
     "Geen precedent gevonden: het concept onthoudt zich van een antwoord en laat een open plek "
     "voor de beleidsdirectie."
 )
-LEAK_WARNING = "Het concept bevatte tekst uit de instructies aan het model; die is verwijderd."
 _LABEL = re.compile(r"^\s*(?:concept)?antwoord(?:\s+\d+)?\s*:\s*", re.IGNORECASE)
 _LEADING = re.compile(
     r"(^|(?<=[.!?])\s+)\[(\d+(?:\s*[,;]\s*\d+)*)\]\s+([^\[\n]*?[.!?])(?=\s|$)", re.M
@@ -423,37 +419,22 @@ def _finish(d: Draft, t0: float, audit_dir: Path | None) -> Draft:
     return d
 
 
+def system_texts(settings: Settings) -> tuple[str, str]:
+    """The system prompts a model may be led to repeat: the leak check's secrets."""
+    return system_prompt(settings), compose.system_text(settings)
+
+
 def _review(d: Draft, cited: list[Precedent], settings: Settings, support_question: str) -> None:
-    """Leak redaction, citations → ids, figure check and length: problems become warnings."""
+    """`app.drafting.review.review` on the draft's text: leak redaction, citations → ids,
+    figure check, provenance and length; problems become warnings."""
     t = time.perf_counter()
-    d.text, leaked = redact_leaks(d.text, system_prompt(settings))
-    if not leaked:
-        d.text, leaked = redact_leaks(d.text, compose.system_text(settings))
-    if leaked:
-        d.warnings.append(LEAK_WARNING)
-    d.citations, invalid = resolve_citations(d.text, cited)
-    for n in invalid:
-        d.warnings.append(
-            f"Ongeldige verwijzing [{n}]: er zijn {len(cited)} genummerde precedenten."
-        )
-    if not d.citations:
-        d.warnings.append("Geen bronverwijzingen: het concept verwijst naar geen enkel precedent.")
-    d.warnings.extend(misattributed(d.text, cited))
-    report = check_answer(d.text, support_question, d.precedents)
-    d.check = CheckReport(
-        tuple(f for f in report.findings if not is_gap_marker(f)), report.premises
+    r = review(
+        d.text,
+        question=support_question,
+        precedents=d.precedents,
+        cited=cited,
+        secrets=system_texts(settings),
     )
-    d.warnings.extend(report.premises)  # a figure in the question the cabinet contradicted
-    d.warnings.extend(check_warnings(d.check))
-    d.warnings.extend(question_only(d.check))
-    d.provenance = provenance(d.text, cited)
-    unverified = [p for p in d.provenance if p.precedent_id and not p.verified]
-    if unverified:
-        d.warnings.append(
-            f"{len(unverified)} zin(nen) met een verwijzing die de geciteerde bron niet "
-            "(bijna) letterlijk bevat: controleer ze tegen de bron."
-        )
-    words = word_count(d.text)
-    if not MIN_WORDS <= words <= MAX_WORDS:
-        d.warnings.append(f"Lengte: {words} woorden (huisstijl: {MIN_WORDS}–{MAX_WORDS}).")
+    d.text, d.citations, d.check, d.provenance = r.text, r.citations, r.check, r.provenance
+    d.warnings.extend(r.warnings)
     d.timings["check"] = time.perf_counter() - t

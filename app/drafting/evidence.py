@@ -8,9 +8,10 @@ part with two signals, each scaled to 0..1 over the candidates:
 * dense: cosine of the part's e5 query vector and the sentence's passage vector (paraphrases);
 * lexical: BM25 over the candidate sentences (exact names, figures, "gigafabriek").
 
-plus a small prior for the precedent's retrieval rank. Per part the best sentences are kept
-(those within `KEEP_RATIO` of the best, at most `PER_PART`), and a sentence that leans on the
-one before it ("Vooralsnog zijn hiervoor geen middelen …") brings that one along. Sentences of
+plus a small prior for the precedent's retrieval rank (the scoring primitives are in
+`app.drafting.scoring`). Per part the best sentences are kept (those within `KEEP_RATIO` of
+the best, at most `PER_PART`), and a sentence that leans on the one before it ("Vooralsnog
+zijn hiervoor geen middelen …") brings that one along. Sentences of
 a precedent's *question* are never candidates, nor are answer sentences that read like one
 (the parser once glued a question into an answer: "De leden van de D66-fractie zien …").
 
@@ -20,9 +21,7 @@ a precedent and `app.drafting.draft`'s checks work unchanged. What was not selec
 
 from __future__ import annotations
 
-import math
 import re
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -30,6 +29,7 @@ from typing import Protocol
 import numpy as np
 
 from app.drafting.parts import Part
+from app.drafting.scoring import Embeds, bm25, expand, scale, sentence_vectors, window
 from app.records import Precedent
 from app.retrieve import rrf
 from app.text import split_sentences, terms
@@ -48,7 +48,6 @@ MAX_WORDS = 190
 MIN_WORDS = 4
 MIN_FILL = 50
 """House style wants 50+ words: a shorter selection gets its best sentence's neighbours."""
-BM25_K1, BM25_B = 1.2, 0.75
 GAP_DENSE = 0.83
 GAP_SHARED = 0
 """A part is unanswered (a gap) when its best sentence's cosine is below GAP_DENSE and it shares
@@ -75,7 +74,6 @@ _GENERIC = frozenset(
         "hebben wordt kan kunnen zal zullen komt maakt staat"
     )
 )
-_CACHE_LIMIT = 20000
 
 
 MAX_EXTRA_PRECEDENTS = 3
@@ -92,14 +90,6 @@ class Searches(Protocol):
         exclude_ids: Sequence[str] = (),
         exclude_letters: Sequence[str] = (),
     ) -> list[Precedent]: ...
-
-
-class Embeds(Protocol):
-    """What evidence selection needs from `app.index.embeddings.KVEmbeddings`."""
-
-    def passages(self, texts: Sequence[str]) -> np.ndarray: ...
-
-    def query_vector(self, text: str) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -155,86 +145,9 @@ class Evidence:
         return [i for i, sel in enumerate(self.per_part) if not sel]
 
 
-_cache: dict[str, np.ndarray] = {}
-_cache_lock = threading.Lock()
-
-
-def sentence_vectors(embeddings: Embeds, texts: Sequence[str]) -> np.ndarray:
-    """Passage vectors of `texts`, cached in-process (precedent sentences recur across
-    questions, parts and letters)."""
-    with _cache_lock:
-        todo = [t for t in dict.fromkeys(texts) if t not in _cache]
-    if todo:
-        vecs = embeddings.passages(todo)
-        with _cache_lock:
-            if len(_cache) > _CACHE_LIMIT:
-                _cache.clear()
-            _cache.update(zip(todo, vecs, strict=True))
-    with _cache_lock:
-        return np.stack([_cache[t] for t in texts]) if texts else np.zeros((0, 1), np.float32)
-
-
 def answer_sentences(p: Precedent) -> list[str]:
     """The answer's sentences that can serve as evidence (no question-like ones)."""
     return [s for s in split_sentences(p.answer) if not _QUESTION_LIKE.search(s)]
-
-
-def _bm25(query: list[str], docs: list[list[str]]) -> np.ndarray:
-    n = len(docs)
-    if not n:
-        return np.zeros(0)
-    avg = sum(len(d) for d in docs) / n or 1.0
-    df: dict[str, int] = {}
-    for d in docs:
-        for t in set(d):
-            df[t] = df.get(t, 0) + 1
-    out = np.zeros(n)
-    for i, d in enumerate(docs):
-        tf: dict[str, int] = {}
-        for t in d:
-            tf[t] = tf.get(t, 0) + 1
-        for t in set(query):
-            if t in tf:
-                idf = math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5))
-                f = tf[t]
-                out[i] += (
-                    idf * f * (BM25_K1 + 1) / (f + BM25_K1 * (1 - BM25_B + BM25_B * len(d) / avg))
-                )
-    return out
-
-
-def _window(sentences: Sequence[str], i: int) -> str:
-    """A sentence with the one before it: what "hiervoor" or "deze consortia" points at."""
-    return " ".join(sentences[max(0, i - 1) : i + 1])
-
-
-_SYNONYMS = {
-    k: tuple(terms(v))
-    for k, v in {
-        "geld": "middelen financiering budget bijdragen",
-        "middelen": "geld financiering budget",
-        "budget": "middelen geld",
-        "financiering": "middelen geld",
-        "kosten": "middelen budget",
-        "bedrijven": "ondernemers mkb",
-        "ondernemers": "bedrijven mkb",
-        "boeren": "agrarische ondernemers agrifood",
-        "gemeenten": "overheden",
-    }.items()
-}
-_SYN = {terms(k)[0]: v for k, v in _SYNONYMS.items() if terms(k)}
-
-
-def _expand(words: list[str]) -> list[str]:
-    """Stemmed words plus a few policy-Dutch near-synonyms ("geld" → "middelen")."""
-    return words + [s for w in words for s in _SYN.get(w, ())]
-
-
-def _scale(x: np.ndarray) -> np.ndarray:
-    if x.size == 0:
-        return x
-    lo, hi = float(x.min()), float(x.max())
-    return (x - lo) / (hi - lo) if hi > lo else np.zeros_like(x)
 
 
 def select(
@@ -254,31 +167,31 @@ def select(
     if not cands or not parts:
         return Evidence(tuple(parts), (), tuple(() for _ in parts), _omitted(precedents, set()))
     split = [split_sentences(p.answer) for p in precedents]
-    docs = [_expand(terms(t)) for _, _, t in cands]
+    docs = [expand(terms(t)) for _, _, t in cands]
     prior = np.array([1.0 / (1 + 0.5 * pi) for pi, _, _ in cands])
     vecs = wins = None
     if embeddings is not None:
         vecs = sentence_vectors(embeddings, [t for _, _, t in cands])
         if W_WINDOW:
-            windows = [_window(split[pi], si) for pi, si, _ in cands]
+            windows = [window(split[pi], si) for pi, si, _ in cands]
             wins = sentence_vectors(embeddings, windows)
     chosen: dict[tuple[int, int], EvidenceSentence] = {}
     per_part: list[tuple[EvidenceSentence, ...]] = []
     budget = max(60, max_words // max(1, len(parts)))
     bests: list[float] = []
     for k, part in enumerate(parts):
-        q_terms = _expand(terms(part.text))
-        lex = _bm25(q_terms + terms(part.context)[:8], docs)
+        q_terms = expand(terms(part.text))
+        lex = bm25(q_terms + terms(part.context)[:8], docs)
         shared = np.array([len((set(q_terms) - _GENERIC) & set(d)) for d in docs])
         if vecs is not None and embeddings is not None:
             qv = embeddings.query_vector(part.text)
             cos = vecs @ qv
-            score = W_DENSE * _scale(cos) + W_LEXICAL * _scale(lex) + W_PRIOR * prior
+            score = W_DENSE * scale(cos) + W_LEXICAL * scale(lex) + W_PRIOR * prior
             if wins is not None:
-                score = score + W_WINDOW * _scale(wins @ qv)
+                score = score + W_WINDOW * scale(wins @ qv)
             best_cos = float(cos.max())
         else:
-            score = (W_DENSE + W_LEXICAL) * _scale(lex) + W_PRIOR * prior
+            score = (W_DENSE + W_LEXICAL) * scale(lex) + W_PRIOR * prior
             best_cos = 1.0 if lex.max() > 0 else 0.0
         bests.append(best_cos)
         if best_cos < GAP_DENSE and shared.max() <= GAP_SHARED:

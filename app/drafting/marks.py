@@ -1,11 +1,10 @@
 """Provenance and coverage for display: which text of an answer is the cabinet's own.
 
-Shared by the web UI (`app.web.views`) and the answer-letter writers (`app.drafting.export`): both
-show
-a draft sentence by sentence as reused / adapted / new, and its question parts as answered or
-open. An answer a user edited (in the letter table or the check tab) goes through the same
-checks a draft gets — figures, premises, provenance, coverage — via `revise` and
-`provenance_against`; nothing here calls a model.
+Shared by the web UI (`app.web.views`) and the answer-letter writers (`app.drafting.export`):
+both show a draft sentence by sentence as reused / adapted / new, and its question parts as
+answered or open. An answer a user edited (in the letter table) goes through the same review a
+generated draft gets (`app.drafting.review.review`: leaks, citations, figures, premises,
+provenance, length) via `revise`, and its part coverage is updated; nothing here calls a model.
 """
 
 from __future__ import annotations
@@ -13,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from app.checking.check import check_answer
-from app.records import CheckReport, Draft, PartCoverage, Precedent, SentenceProvenance
-from app.text import citation_numbers, sentences, strip_citations
+from app.drafting.review import review
+from app.records import Draft, PartCoverage, Precedent, SentenceProvenance
+from app.text import citation_numbers
 
 MARKS = ("reused", "adapted", "new", "unverified", "gap")
 MARK_LABEL = {
@@ -109,31 +108,17 @@ def cited(d: Draft, nr: int) -> Precedent | None:
     return ps[nr - 1] if 1 <= nr <= len(ps) else None
 
 
-def revise(d: Draft, text: str, question: str) -> Draft:
-    """The draft with a user's edited `text`, checked again as a draft is: figures and
-    premises (`check_answer`), citations, provenance per sentence and part coverage."""
-    from app.drafting.provenance import provenance
-    from app.drafting.review import check_warnings, is_gap_marker, question_only, resolve_citations
-
-    refs = numbered(d)
-    report = check_answer(text, question, d.precedents)
-    report = CheckReport(tuple(f for f in report.findings if not is_gap_marker(f)), report.premises)
-    ids, invalid = resolve_citations(text, refs)
-    items = provenance(text, refs)
-    notes = [EDITED_NOTE, *(w for w in d.warnings if w.startswith(KEPT_WARNINGS))]
-    notes += [*report.premises, *check_warnings(report), *question_only(report)]
-    if invalid:
-        notes.append(f"Verwijzing(en) zonder precedent: {', '.join(f'[{n}]' for n in invalid)}")
-    unverified = [p for p in items if mark(p) == "unverified"]
-    if unverified:
-        notes.append(
-            f"{len(unverified)} zin(nen) met een verwijzing die de geciteerde bron niet "
-            "(bijna) letterlijk bevat: controleer ze tegen de bron."
-        )
-    coverage = [_still(c, text, ids) for c in d.coverage]
+def revise(d: Draft, text: str, question: str, secrets: Sequence[str] = ()) -> Draft:
+    """The draft with a user's edited `text`, reviewed again exactly as a generated draft is
+    (`app.drafting.review.review` with the draft's numbering and the leak check's `secrets`,
+    `app.drafting.draft.system_texts`), and its part coverage updated. The warnings: `EDITED_NOTE`,
+    the old ones about the precedents (`KEPT_WARNINGS`), then the review's."""
+    r = review(text, question=question, precedents=d.precedents, cited=numbered(d), secrets=secrets)
+    notes = [EDITED_NOTE, *(w for w in d.warnings if w.startswith(KEPT_WARNINGS)), *r.warnings]
+    coverage = [_still(c, r.text, r.citations) for c in d.coverage]
     return replace(
-        d, text=text, check=report, warnings=notes, provenance=items, coverage=coverage,
-        citations=ids,
+        d, text=r.text, check=r.check, warnings=notes, provenance=r.provenance,
+        coverage=coverage, citations=r.citations,
     )  # fmt: skip
 
 
@@ -144,25 +129,3 @@ def _still(c: PartCoverage, text: str, ids: Sequence[str]) -> PartCoverage:
     if not kept and gap is None and c.answered:
         gap = "niet meer beantwoord: de verwijzing is uit het antwoord gehaald"
     return PartCoverage(c.part, kept, gap)
-
-
-def provenance_against(text: str, precedents: Sequence[Precedent]) -> list[SentenceProvenance]:
-    """Provenance of any answer text (the check tab) against all `precedents`: each sentence is
-    measured against every precedent, whatever it cites, and names the one it comes from."""
-    from app.drafting.provenance import sentence_provenance
-
-    if not precedents:
-        return [SentenceProvenance(s, "new") for s in sentences(text)]
-    every = " [" + ", ".join(str(n) for n in range(1, len(precedents) + 1)) + "]"
-    out = []
-    for s in sentences(text):
-        plain = strip_citations(s).strip()
-        if not plain or plain.startswith("[INPUT NODIG"):
-            out.append(SentenceProvenance(s, "new"))
-            continue
-        p = sentence_provenance(plain + every, precedents)
-        found = p.origin != "new"
-        out.append(
-            replace(p, sentence=s, precedent_id=p.precedent_id if found else None, verified=found)
-        )
-    return out

@@ -239,7 +239,8 @@ def _letter_tab(svc: h.Services) -> None:
     @_errors
     def make_fn(rows: Any, state: h.LetterSession) -> Any:
         values = rows.values.tolist() if hasattr(rows, "values") else list(rows or [])
-        path = h.export_docx(state, values, Path(tempfile.mkdtemp(prefix="kv-brief-")))
+        out = Path(tempfile.mkdtemp(prefix="kv-brief-"))
+        path = h.export_docx(state, values, out, h.system_texts(svc.settings))
         return gr.File(value=str(path), visible=True)
 
     # an uploaded file is read as soon as it has arrived; pasted text on the button

@@ -1,7 +1,7 @@
 """What the web UI does, as plain Python (no gradio here, so tests need no browser).
 
 Each handler takes the user's input, the per-session state and the app's `Services`, calls the
-same pipeline functions the CLI calls (`Services.draft_stream`, `draft_letter`, `check_answer`,
+same pipeline functions the CLI calls (`Services.draft_stream`, `draft_letter`, `review`,
 `ingest`, `add_feedback`) and returns view data: chat messages, HTML snippets, table rows.
 Errors stay `app.errors` exceptions; `app.web.app` turns them into gr.Error / gr.Warning. Session
 state lives in small dataclasses that gradio keeps per browser tab (gr.State), never in globals.
@@ -17,10 +17,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.checking.check import check_answer
 from app.drafting import audit
-from app.drafting.draft import Done, DraftError, PrecedentsFound, Token
-from app.drafting.marks import provenance_against
+from app.drafting.draft import (  # noqa: F401  (system_texts: re-exported for app.web.app)
+    Done,
+    DraftError,
+    PrecedentsFound,
+    Token,
+    system_texts,
+)
+from app.drafting.review import review
 from app.errors import InputError, KVError
 from app.index.ingest import ingest
 from app.records import Draft, Precedent
@@ -260,17 +265,18 @@ class CheckView:
 
 
 def check(question: str | None, answer: str | None, svc: Services) -> CheckView:
-    """Check any answer text against the precedents for its question."""
+    """Check any answer text against the precedents for its question: the same review a draft
+    gets (`app.drafting.review.review`), without a citation numbering or leak check (see its
+    docstring); the tab shows the check findings and where each sentence comes from."""
     q = require_text(question, "De vraag", svc.settings.max_question_chars)
     a = require_text(answer, "Het antwoord", svc.settings.max_question_chars)
     precedents = svc.retriever.search(q, k=svc.settings.top_k)
-    report = check_answer(a, q, precedents)
-    marks = provenance_html(provenance_against(a, precedents), a, {})
+    r = review(a, question=q, precedents=precedents, cited=None)  # no numbering, no secrets
     return CheckView(
-        highlight_spans(a, report),
-        check_summary(report, a),
+        highlight_spans(a, r.check),
+        check_summary(r.check, a),
         precedent_cards(precedents, {}),
-        marks,
+        provenance_html(r.provenance, a, {}),
     )
 
 

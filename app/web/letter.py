@@ -3,8 +3,9 @@ answer letter out (.docx).
 
 Reads a pasted or uploaded set (`parse_questions`), drafts every question with
 `draft_letter` (the function `kv draft-letter` calls) and writes the letter with the answers
-as edited in the table; an edited answer is checked again (`app.drafting.marks.revise`: figures,
-premises, provenance, coverage) before it goes into the letter.
+as edited in the table; an edited answer is reviewed again as a draft is
+(`app.drafting.marks.revise`: leaks, citations, figures, premises, provenance, length, coverage)
+before it goes into the letter.
 """
 
 from __future__ import annotations
@@ -113,8 +114,14 @@ def letter_rows(session: LetterSession) -> list[list[str]]:
     return rows
 
 
-def export_docx(session: LetterSession, rows: Sequence[Sequence[Any]], out_dir: Path) -> Path:
-    """The answer letter as .docx, with the answers as edited in the table."""
+def export_docx(
+    session: LetterSession,
+    rows: Sequence[Sequence[Any]],
+    out_dir: Path,
+    secrets: Sequence[str] = (),
+) -> Path:
+    """The answer letter as .docx, with the answers as edited in the table (an edited answer is
+    reviewed again, with the leak check's `secrets`: `app.drafting.draft.system_texts`)."""
     if session.letter is None or len(session.drafts) != len(session.letter.items):
         raise InputError("Laat eerst alle vragen beantwoorden ('Alle vragen beantwoorden').")
     drafts = []
@@ -122,7 +129,7 @@ def export_docx(session: LetterSession, rows: Sequence[Sequence[Any]], out_dir: 
         row = rows[i] if i < len(rows) else ()
         edited = str(row[2] if len(row) > 2 and row[2] is not None else "").strip()
         if edited and edited != d.text.strip():
-            d = revise(d, edited, item.question)
+            d = revise(d, edited, item.question, secrets)
         drafts.append(d)
     stem = "".join(c if c.isalnum() or c in "-_" else "-" for c in session.letter.id)[:60]
     return write_docx(session.letter, drafts, out_dir / f"antwoorden-{stem or 'brief'}.docx")
