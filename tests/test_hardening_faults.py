@@ -37,7 +37,7 @@ from tests._hardening import (
     indexed,
     retriever,
 )
-from tests.conftest import SHARED_LETTERS, run_kv
+from tests.conftest import run_kv
 
 TALLY = Tally("faults injected, all reported cleanly")
 
@@ -221,12 +221,12 @@ def _count(data: Path) -> int:
 
 
 def test_kill_9_during_ingest_leaves_a_store_that_opens_and_a_rerun_completes(
-    tmp_path: Path,
+    tmp_path: Path, corpus_letters: list[Path]
 ) -> None:
     """Ten small real letters; kill -9 once the progress bar shows the first letter done."""
     letters = tmp_path / "letters"
     letters.mkdir()
-    for path in sorted(SHARED_LETTERS.glob("*.txt"), key=lambda p: p.stat().st_size)[:10]:
+    for path in sorted(corpus_letters, key=lambda p: p.stat().st_size)[:10]:
         (letters / path.name).write_bytes(path.read_bytes())
     expected = sum(len(parse_file(p).items) for p in letters.iterdir())
     data = tmp_path / "data"

