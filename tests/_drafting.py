@@ -1,7 +1,7 @@
 """Shared test helpers for the drafting tests: real-text Precedents and a fake retriever.
 
 The precedents are answers 3–5 of a real letter (ah-tk-20232024-946, humanitarian aid to Sudan,
-from ../shared/data/letters), cut out of the file verbatim, so the checks run on real text.
+from corpus/letters), cut out of the file verbatim, so the checks run on real text.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from app.records import Precedent
-from tests.conftest import SHARED_LETTERS
+from tests.conftest import CORPUS_LETTERS
 
-SUDAN = SHARED_LETTERS / "ah-tk-20232024-946.txt"
+SUDAN = CORPUS_LETTERS / "ah-tk-20232024-946.txt"
 SUDAN_ID = "ah-tk-20232024-946"
 SUDAN_TITLE = (
     "Antwoord op vragen van het lid Bamenga over de situatie in Soedan naar aanleiding van de "

@@ -14,17 +14,20 @@ import pytest
 
 from app.settings import ROOT, get_settings
 
+# The letters the product ships (corpus/letters, corpus/README.md): the source letter and 42 real
+# answer letters. Only what the product does not ship is read from the project's ../shared.
+CORPUS_LETTERS = ROOT / "corpus" / "letters"
+SOURCE_LETTER = CORPUS_LETTERS / "apply-ai-strategie.txt"
 SHARED = ROOT.parent / "shared"
-SHARED_LETTERS = SHARED / "data" / "letters"
 INCOMING_JSONL = SHARED / "data" / "incoming_questions_2023.jsonl"
 
 
 @pytest.fixture(scope="session")
-def shared_letters() -> list[Path]:
-    """The 42 real answer letters in ../shared/data/letters (read-only)."""
-    files = sorted(SHARED_LETTERS.glob("*.txt"))
-    if not files:
-        pytest.fail(f"no letters found in {SHARED_LETTERS}: is ../shared present?")
+def corpus_letters() -> list[Path]:
+    """The 42 real answer letters in corpus/letters, without the source letter (read-only)."""
+    files = sorted(p for p in CORPUS_LETTERS.glob("*.txt") if p != SOURCE_LETTER)
+    if len(files) != 42:
+        pytest.fail(f"expected the 42 shipped letters in {CORPUS_LETTERS}, found {len(files)}")
     return files
 
 

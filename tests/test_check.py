@@ -1,5 +1,5 @@
 """Consistency check (app/checking/check.py) on real sentences from the letters in
-../shared/data/letters.
+corpus/letters.
 
 Each real sentence checked against itself must come out clean; a copy with one figure, year,
 organisation or promise changed must be flagged. The CLI test at the end runs the real `kv check`
@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from app.checking import facts
 from app.checking.check import check_answer, format_report, mark_problems
 from app.records import CheckReport, Finding, Precedent
-from tests.conftest import SHARED_LETTERS, run_kv
+from tests.conftest import CORPUS_LETTERS, run_kv
 
 GROEIFONDS = ("ah-tk-20232024-1031", "Via het Nationaal Groeifonds")
 RABOBANK = ("ah-tk-20232024-1031", "Volgens de Rabobank")
@@ -36,7 +36,7 @@ REAL = [GROEIFONDS, RABOBANK, BCI, STABIEL, GASUNIE, LBV, SUDAN, AP, VWS]
 
 
 def letter_text(letter: str) -> str:
-    return " ".join((SHARED_LETTERS / f"{letter}.txt").read_text(encoding="utf-8").split())
+    return " ".join((CORPUS_LETTERS / f"{letter}.txt").read_text(encoding="utf-8").split())
 
 
 def sentence(ref: tuple[str, str]) -> str:
@@ -330,7 +330,7 @@ def check_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     base = tmp_path_factory.mktemp("check")
     corpus = base / "corpus"
     corpus.mkdir()
-    shutil.copy(SHARED_LETTERS / "ah-tk-20232024-1031.txt", corpus)
+    shutil.copy(CORPUS_LETTERS / "ah-tk-20232024-1031.txt", corpus)
     return {"KV_DATA_DIR": str(base / "data"), "KV_CORPUS_DIR": str(corpus)}
 
 

@@ -14,7 +14,7 @@ import pytest
 from app.index.ingest import ingest
 from app.retrieve import Retriever, has_precedent
 from app.settings import ROOT, get_settings
-from tests.conftest import SHARED_LETTERS, free_port, stop_process
+from tests.conftest import CORPUS_LETTERS, free_port, stop_process
 
 CHROMA = ROOT / ".venv" / "bin" / "chroma"
 pytestmark = pytest.mark.slow
@@ -64,8 +64,8 @@ def test_ingest_and_search_through_a_chroma_server(
         retriever = Retriever.from_settings()
         assert retriever.store.location == f"Chroma server 127.0.0.1:{chroma_server}"
         letters = [
-            SHARED_LETTERS / "ah-tk-20232024-1983.txt",
-            SHARED_LETTERS / "ah-tk-20232024-421.txt",
+            CORPUS_LETTERS / "ah-tk-20232024-1983.txt",
+            CORPUS_LETTERS / "ah-tk-20232024-421.txt",
         ]
         result = ingest(letters, retriever.store)
         assert not result.failed and result.items_added == 10

@@ -18,7 +18,7 @@ from docx import Document
 
 from app.settings import ROOT
 from app.writers.model_bundle import ensure_model
-from tests.conftest import INCOMING_JSONL, SHARED_LETTERS, run_kv
+from tests.conftest import CORPUS_LETTERS, INCOMING_JSONL, run_kv
 
 pytestmark = pytest.mark.slow
 
@@ -40,7 +40,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     corpus = base / "corpus"
     corpus.mkdir()
     for name in LETTERS:
-        shutil.copy(SHARED_LETTERS / name, corpus / name)
+        shutil.copy(CORPUS_LETTERS / name, corpus / name)
     data = base / "data"
     data.mkdir()
     shared_models = ensure_model(ROOT / "data").path.parent

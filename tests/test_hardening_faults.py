@@ -23,6 +23,7 @@ from app.drafting import audit
 from app.drafting.draft import Done, DraftError, Token, draft, draft_stream
 from app.errors import StoreError
 from app.index.ingest import ingest
+from app.index.store import Store
 from app.letters.parse import parse_file
 from app.retrieve import Retriever
 from app.settings import ROOT, Settings
@@ -37,7 +38,8 @@ from tests._hardening import (
     indexed,
     retriever,
 )
-from tests.conftest import SHARED_LETTERS, run_kv
+from tests.conftest import run_kv
+from tests.fakes import HashedEmbeddings
 
 TALLY = Tally("faults injected, all reported cleanly")
 
@@ -165,8 +167,11 @@ def test_cli_ask_against_a_failing_endpoint_exits_1_with_one_line() -> None:
 
 
 def _search(data_dir: Path) -> list[object]:
+    """A search on the store in `data_dir`, with fake embeddings (what is tested is how the store
+    fails, not what the vectors mean)."""
     s = Settings(data_dir=data_dir, corpus_dir=indexed().settings.corpus_dir, chroma_host=None)
-    return list(Retriever.from_settings(s).search(SCHOOL_Q, k=3))
+    fake = HashedEmbeddings()
+    return list(Retriever(Store(s, fake), fake).search(SCHOOL_Q, k=3))
 
 
 def test_store_missing_is_not_a_crash(tmp_path: Path) -> None:
@@ -221,12 +226,12 @@ def _count(data: Path) -> int:
 
 
 def test_kill_9_during_ingest_leaves_a_store_that_opens_and_a_rerun_completes(
-    tmp_path: Path,
+    tmp_path: Path, corpus_letters: list[Path]
 ) -> None:
     """Ten small real letters; kill -9 once the progress bar shows the first letter done."""
     letters = tmp_path / "letters"
     letters.mkdir()
-    for path in sorted(SHARED_LETTERS.glob("*.txt"), key=lambda p: p.stat().st_size)[:10]:
+    for path in sorted(corpus_letters, key=lambda p: p.stat().st_size)[:10]:
         (letters / path.name).write_bytes(path.read_bytes())
     expected = sum(len(parse_file(p).items) for p in letters.iterdir())
     data = tmp_path / "data"

@@ -29,6 +29,7 @@ from app.settings import Settings
 from app.web import handlers as h
 from tests._hardening import DOGS, LETTERS, SCHOOL_Q, Tally, indexed, retriever
 from tests.conftest import run_kv
+from tests.fakes import HashedEmbeddings
 
 TALLY = Tally("bad inputs tried, all rejected cleanly")
 BINARY = bytes(range(256)) * 8
@@ -139,9 +140,11 @@ def test_upload_batch_of_letters_goes_on_past_bad_files(
 ) -> None:
     """The Corpus tab's handler, on a fresh store: bad uploads are skipped with a reason."""
     s = Settings(data_dir=tmp_path / "data", corpus_dir=tmp_path, chroma_host=None)
+    from app.index.store import Store
     from app.retrieve import Retriever
 
-    svc = h.Services(s, Retriever.from_settings(s), None, "extractive")
+    fake = HashedEmbeddings()  # the batch's plumbing, not what the vectors mean
+    svc = h.Services(s, Retriever(Store(s, fake), fake), None, "extractive")
     good = tmp_path / f"{DOGS}.txt"
     shutil.copy(LETTERS / f"{DOGS}.txt", good)
     paths = [str(p) for p, _ in bad_files.values()]

@@ -14,13 +14,11 @@ import pytest
 from app.errors import ParseError
 from app.letters.parse import find_letter_files, parse_file, parse_questions, parse_text
 from app.records import Letter, QAItem
-from app.settings import ROOT
-from tests.conftest import INCOMING_JSONL, SHARED_LETTERS, run_kv
+from tests.conftest import CORPUS_LETTERS, INCOMING_JSONL, SOURCE_LETTER, run_kv
 
 FIXTURES = Path(__file__).parent / "fixtures"
 COMMITTEE = FIXTURES / "committee_report_synthetic.txt"
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
-SOURCE_LETTER = ROOT / "corpus" / "letters" / "apply-ai-strategie.txt"
 SOURCE_SHA256 = "47b661ec49a0774acddd5a05b742f6a5ae3dfab3e6bcc1b63c6648f15c529d21"
 
 # The source text of this letter (a notebook extract) only contains questions 5, 6 and 11.
@@ -53,16 +51,16 @@ def _heading_numbers(raw: str, word: str) -> set[int]:
 
 
 @pytest.fixture(scope="module")
-def parsed(shared_letters: list[Path]) -> dict[str, Letter]:
-    return {path.stem: parse_file(path) for path in shared_letters}
+def parsed(corpus_letters: list[Path]) -> dict[str, Letter]:
+    return {path.stem: parse_file(path) for path in corpus_letters}
 
 
-def _shared(name: str) -> Path:
-    return SHARED_LETTERS / f"{name}.txt"
+def _letter(name: str) -> Path:
+    return CORPUS_LETTERS / f"{name}.txt"
 
 
 # ------------------------------------------------------------------------------ real letters
-def test_every_shared_letter_parses_with_its_layout(parsed: dict[str, Letter]) -> None:
+def test_every_corpus_letter_parses_with_its_layout(parsed: dict[str, Letter]) -> None:
     assert len(parsed) == 42
     for stem, letter in parsed.items():
         expected = "aanhangsel" if stem.startswith("ah-tk-") else "ministry-letter"
@@ -73,7 +71,7 @@ def test_every_shared_letter_parses_with_its_layout(parsed: dict[str, Letter]) -
 
 def test_item_numbers_cover_1_to_n(parsed: dict[str, Letter]) -> None:
     for stem, letter in parsed.items():
-        raw = _shared(stem).read_text("utf-8")
+        raw = _letter(stem).read_text("utf-8")
         asked = _heading_numbers(raw, "Vraag")
         numbers = sorted(n for it in letter.items for n in it.numbers)
         assert len(numbers) == len(set(numbers)), f"{stem}: a number in two items"
@@ -86,7 +84,7 @@ def test_item_numbers_cover_1_to_n(parsed: dict[str, Letter]) -> None:
 
 def test_every_question_and_given_answer_has_text(parsed: dict[str, Letter]) -> None:
     for stem, letter in parsed.items():
-        answered = _heading_numbers(_shared(stem).read_text("utf-8"), "Antwoord(?:en)?")
+        answered = _heading_numbers(_letter(stem).read_text("utf-8"), "Antwoord(?:en)?")
         for it in letter.items:
             assert len(it.question) > 15, (stem, it.label)
             if set(it.numbers) & answered or not answered:
@@ -375,7 +373,7 @@ def _write_docx(text: str, path: Path) -> None:
 
 
 def _body(name: str) -> str:
-    return _shared(name).read_text("utf-8").split("\n\n", 1)[1]  # without the SOURCE: header
+    return _letter(name).read_text("utf-8").split("\n\n", 1)[1]  # without the SOURCE: header
 
 
 @pytest.mark.parametrize("name", ["ah-tk-20232024-387", "jenv-2024Z11859-politiebureau-wolvega"])
@@ -512,7 +510,7 @@ def test_kv_parse_batch_reports_bad_files_and_goes_on(tmp_path: Path) -> None:
     empty.write_bytes(b"")
     noq = tmp_path / "noq.txt"
     noq.write_text("Geen vragen hier.\n")
-    good = _shared("ah-tk-20232024-387")
+    good = _letter("ah-tk-20232024-387")
     result = run_kv("parse", str(empty), str(good), str(noq), timeout=120)
     assert result.code == 1
     assert "ah-tk-20232024-387  [aanhangsel]  9 items (1 combined" in result.out
@@ -530,7 +528,7 @@ def test_kv_parse_json() -> None:
     data = json.loads(one.out)
     assert data["letter"]["layout"] == "committee-report"
     assert data["items"][2]["id"] == "committee_report_synthetic#3"
-    several = run_kv("parse", "--json", str(COMMITTEE), str(_shared("ah-tk-20232024-1031")))
+    several = run_kv("parse", "--json", str(COMMITTEE), str(_letter("ah-tk-20232024-1031")))
     assert [d["letter"]["id"] for d in json.loads(several.out)] == [
         "committee_report_synthetic",
         "ah-tk-20232024-1031",
@@ -581,7 +579,7 @@ def test_parse_questions_from_text() -> None:
     (letter,) = parse_questions("Vraag 1\nWaarom?\n\nVraag 2 en 3\nHoe? En wanneer?\n")
     assert [it.numbers for it in letter.items] == [(1,), (2, 3)]
     # an answered letter read as questions: the answers are dropped
-    (letter,) = parse_questions(_shared("ah-tk-20232024-387"))
+    (letter,) = parse_questions(_letter("ah-tk-20232024-387"))
     assert len(letter.items) == 9 and not any(it.answer for it in letter.items)
     with pytest.raises(ParseError, match="no questions"):
         parse_questions("Geen vragen.\n")

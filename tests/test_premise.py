@@ -3,7 +3,8 @@ precedent
 contradicts becomes a warning; honest questions get none.
 
 Precedents are built straight from parsed letters: the source letter
-(../shared/data/source-letter/) and the 42 letters in corpus/letters. Item 3 of the source
+(corpus/letters/apply-ai-strategie.txt, byte for byte the one in ../shared/data/source-letter/) and
+the 42 other letters in corpus/letters. Item 3 of the source
 letter is not used (its number is lost at a page break; see issue 11).
 """
 
@@ -19,11 +20,7 @@ from app.checking.check import check_answer, format_report
 from app.checking.premise import PrecedentAnswer, label, premise_warnings, warnings_against
 from app.letters.parse import parse_file, parse_questions
 from app.records import Letter, Precedent
-from app.settings import ROOT
-from tests.conftest import INCOMING_JSONL, SHARED
-
-SOURCE_LETTER = SHARED / "data" / "source-letter" / "apply-ai-strategie-antwoorden.txt"
-CORPUS_LETTERS = ROOT / "corpus" / "letters"
+from tests.conftest import CORPUS_LETTERS, INCOMING_JSONL, SOURCE_LETTER
 
 
 def precedents(letter: Letter) -> list[Precedent]:

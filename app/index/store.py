@@ -1,25 +1,21 @@
-"""The vector store: one Chroma collection, one record per QA item (the only chromadb import).
+"""The vector store: one Chroma collection, one record per QA item.
 
 Embedded `PersistentClient(data_dir/"chroma")` by default, `HttpClient` when `KV_CHROMA_HOST` is
-set; everything after opening the client is the same code path.
+set (opened by `app.index.chroma`, the only chromadb import); everything after opening the client
+is the same code path.
 
-Records: id `<letter-id>#<numbers>`, metadata with the letter's id/title/date/ministry/source, the
-item's fractie, numbers ("4,5"), full question and answer, and two hashes so that re-ingesting an
-unchanged letter embeds nothing. The document is the text that was embedded.
-
-What is embedded (`EMBED_TEXT`): question+answer ("qa"), best or nearly so on every measure of
-`kv eval retrieval --embed qa,q,a` (question-only loses on linked items, answer-only on
-paraphrases; small differences on a small set). Measured: docs/measurements.md#embedded-text.
+Records (their id, metadata and document, and what is embedded) are described in
+`app.index.chroma`.
 
 The collection metadata records the embedding model, its dimension and the embedded-text scheme;
 opening a store built differently raises `StoreError` telling the user to run
-`kv ingest --rebuild`. Chroma results become `Precedent`s here and never leak further.
+`kv ingest --rebuild`. Chroma results become `Precedent`s here (`app.index.chroma.to_precedent`)
+and never leak further.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import shutil
 import threading
@@ -27,79 +23,34 @@ import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-import chromadb
 import numpy as np
-from chromadb.api.types import Documents, EmbeddingFunction
-from chromadb.api.types import Embeddings as ChromaEmbeddings
-from chromadb.config import Settings as ChromaSettings
-from chromadb.errors import NotFoundError
-from chromadb.utils.embedding_functions import register_embedding_function
 
 from app.errors import ParseError, StoreError
-from app.index.embeddings import KVEmbeddings, embeddings_config, embeddings_from_config
-from app.records import IndexedLetter, Letter, Precedent, QAItem
+from app.index.chroma import (
+    EMBED_TEXT,
+    EmbedText,
+    KVChromaEmbeddingFunction,
+    NotFoundError,
+    clear_client_cache,
+    embed_text,
+    item_metadata,
+    open_client,
+    opt,
+    to_precedent,
+)
+from app.index.embeddings import KVEmbeddings
+from app.records import IndexedLetter, Letter, Precedent
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
 
-EmbedText = Literal["q", "a", "qa"]
-EMBED_TEXT: EmbedText = "qa"
 SCHEMA = 1
 _PAGE = 5000
 _LETTER_GUESS = 50
 """Items per excluded letter to over-fetch at first (real letters have 2-20)."""
 REBUILD_HINT = "run `kv ingest --rebuild` to rebuild the index from the letters"
-
-
-@register_embedding_function
-class KVChromaEmbeddingFunction(EmbeddingFunction[Documents]):
-    """Our embeddings as a Chroma `EmbeddingFunction`.
-
-    Registered under `name()` so that Chroma rebuilds it from the collection's stored config when
-    the collection is reopened; otherwise Chroma would fall back to its default ONNX model, which
-    downloads at first use and fails offline.
-    """
-
-    def __init__(self, embeddings: KVEmbeddings) -> None:
-        self._emb = embeddings
-
-    def __call__(self, input: Documents) -> ChromaEmbeddings:
-        return list(self._emb.passages(list(input)))
-
-    def embed_query(self, input: Documents) -> ChromaEmbeddings:
-        return [self._emb.query_vector(t) for t in input]
-
-    @staticmethod
-    def name() -> str:
-        return "kamervragen-assistent"
-
-    def get_config(self) -> dict[str, Any]:
-        return embeddings_config(self._emb)
-
-    @staticmethod
-    def build_from_config(config: dict[str, Any]) -> KVChromaEmbeddingFunction:
-        return KVChromaEmbeddingFunction(embeddings_from_config(config))
-
-    def default_space(self) -> Literal["cosine"]:
-        return "cosine"
-
-    def supported_spaces(self) -> list[Literal["cosine", "l2", "ip"]]:
-        return ["cosine"]
-
-
-def embed_text(item: QAItem, scheme: EmbedText = EMBED_TEXT) -> str:
-    """The text whose vector represents `item` (see the module docstring for the choice)."""
-    if scheme == "q":
-        return item.question
-    if scheme == "a":
-        return item.answer
-    return f"{item.question}\n\n{item.answer}"
-
-
-def _sha(*parts: str) -> str:
-    return hashlib.sha1("\x1f".join(parts).encode("utf-8")).hexdigest()
 
 
 @dataclass
@@ -135,16 +86,8 @@ class Store:
     def _get_client(self) -> Any:
         if self._client is not None:
             return self._client
-        s = self.settings
-        cs = ChromaSettings(anonymized_telemetry=False)
         try:
-            if s.chroma_host:
-                self._client = chromadb.HttpClient(
-                    host=s.chroma_host, port=s.chroma_port, settings=cs
-                )
-            else:
-                self.path.mkdir(parents=True, exist_ok=True)
-                self._client = chromadb.PersistentClient(path=str(self.path), settings=cs)
+            self._client = open_client(self.settings, self.path)
         except Exception as exc:
             self._forget_client()
             raise self._error("cannot be opened", exc) from exc
@@ -155,7 +98,7 @@ class Store:
         self._client = None
         self._coll = None
         if not self.settings.chroma_host:
-            chromadb.api.client.SharedSystemClient.clear_system_cache()
+            clear_client_cache()
 
     def _error(self, what: str, exc: BaseException) -> StoreError:
         msg = f"{exc.__class__.__name__}: {exc}".strip()
@@ -275,7 +218,7 @@ class Store:
 
     def records(self) -> list[Precedent]:
         """Every stored item (score 0), e.g. to build the lexical index."""
-        return [_to_precedent(i, m) for i, m in self._iter_rows()]
+        return [to_precedent(i, m) for i, m in self._iter_rows()]
 
     def get(self, ids: Sequence[str]) -> list[Precedent]:
         coll = self._collection(create=False)
@@ -285,9 +228,7 @@ class Store:
             got = coll.get(ids=list(ids), include=["metadatas"])
         except Exception as exc:
             raise self._error("cannot be read", exc) from exc
-        return [
-            _to_precedent(i, m) for i, m in zip(got["ids"], got["metadatas"] or [], strict=True)
-        ]
+        return [to_precedent(i, m) for i, m in zip(got["ids"], got["metadatas"] or [], strict=True)]
 
     def similarities(self, vector: np.ndarray, ids: Sequence[str]) -> dict[str, float]:
         """Cosine similarity of `vector` to the stored vectors of `ids`."""
@@ -313,10 +254,10 @@ class Store:
             seen[lid] = IndexedLetter(
                 id=lid,
                 title=str(m.get("title") or ""),
-                date=_opt(m.get("date")),
+                date=opt(m.get("date")),
                 items=(old.items if old else 0) + 1,
-                ministry=_opt(m.get("ministry")),
-                source=_opt(m.get("source")),
+                ministry=opt(m.get("ministry")),
+                source=opt(m.get("source")),
             )
         return [seen[k] for k in sorted(seen)]
 
@@ -389,7 +330,7 @@ class Store:
         for item in letter.items:
             iid = letter.item_id(item)
             text = embed_text(item, self.scheme)
-            meta = _metadata(letter, item, text)
+            meta = item_metadata(letter, item, text)
             ids.append(iid)
             texts.append(text)
             metas.append(meta)
@@ -454,42 +395,3 @@ class Store:
             except Exception as exc:
                 raise self._error("cannot be written", exc) from exc
         return len(ids)
-
-
-def _metadata(letter: Letter, item: QAItem, text: str) -> dict[str, Any]:
-    meta: dict[str, Any] = {
-        "item_id": letter.item_id(item),
-        "letter_id": letter.id,
-        "title": letter.title,
-        "date": letter.date or "",
-        "ministry": letter.ministry or "",
-        "source": letter.source,
-        "fractie": item.fractie or "",
-        "numbers": ",".join(str(n) for n in item.numbers),
-        "question": item.question,
-        "answer": item.answer,
-    }
-    meta["text_hash"] = _sha(text)
-    meta["hash"] = _sha(text, *(f"{k}={meta[k]}" for k in sorted(meta)))
-    return meta
-
-
-def _opt(v: Any) -> str | None:
-    return str(v) if v not in (None, "") else None
-
-
-def _to_precedent(item_id: str, m: Any, score: float = 0.0, **scores: Any) -> Precedent:
-    numbers = tuple(int(n) for n in str(m.get("numbers") or "").split(",") if n.strip())
-    return Precedent(
-        id=item_id,
-        letter_id=str(m.get("letter_id") or item_id.split("#")[0]),
-        numbers=numbers,
-        question=str(m.get("question") or ""),
-        answer=str(m.get("answer") or ""),
-        score=score,
-        fractie=_opt(m.get("fractie")),
-        title=_opt(m.get("title")),
-        date=_opt(m.get("date")),
-        ministry=_opt(m.get("ministry")),
-        **scores,
-    )
