@@ -14,7 +14,7 @@ evals/thresholds.yaml and the report tables name them ("corpus.hit@5").
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -233,11 +233,6 @@ class Run:
     items: list[ItemRow] = field(default_factory=list)
     letter: LetterResult | None = None
 
-    def all_rows(self) -> list[ItemRow]:
-        """The run's drafts, the source-letter ones too (they repeat corpus ids)."""
-        part = self.letter
-        return [*self.items, *(part.items + part.cases if part else [])]
-
     def to_json(self) -> dict[str, Any]:
         out = {
             "meta": self.meta.to_json(),
@@ -269,7 +264,3 @@ def read_run(path: Path) -> Run:
 
 def write_run(run: Run, path: Path) -> None:
     path.write_text(json.dumps(run.to_json(), ensure_ascii=False, indent=1) + "\n", "utf-8")
-
-
-def rows_of(runs: Sequence[Run]) -> list[ItemRow]:
-    return [r for run in runs for r in run.all_rows()]
