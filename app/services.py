@@ -19,7 +19,7 @@ from pathlib import Path
 from langchain_core.language_models import BaseChatModel
 
 from app.drafting import draft as drafting
-from app.records import Draft
+from app.records import Draft, Precedent
 from app.retrieve import Retriever
 from app.settings import Settings, get_settings
 from app.writers.tokens import ensure_tiktoken_cache
@@ -60,6 +60,7 @@ class DraftRequest:
     exclude_ids: Sequence[str] = ()
     exclude_letters: Sequence[str] = ()
     precedent_ids: Sequence[str] | None = None
+    searched: Sequence[Precedent] | None = None
     history: Sequence[tuple[str, str]] | None = None
     parent_id: int | None = None
     log_to_audit: bool = True
@@ -165,6 +166,7 @@ class Services:
             exclude_ids=request.exclude_ids,
             exclude_letters=request.exclude_letters,
             precedent_ids=request.precedent_ids,
+            searched=request.searched,
             history=request.history,
             parent_id=request.parent_id,
             log_to_audit=request.log_to_audit,

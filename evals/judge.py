@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from langchain_core.messages import HumanMessage
@@ -18,6 +20,7 @@ from app.drafting.prompt import load_template, render
 from app.errors import ConfigError, KVError
 from app.settings import Settings
 from evals import metrics as m
+from evals.results import ItemRow
 
 log = logging.getLogger(__name__)
 _JSON = re.compile(r"\{.*\}", re.DOTALL)
@@ -47,34 +50,38 @@ def require_endpoint(settings: Settings) -> None:
         )
 
 
-def judge_rows(rows: list[dict[str, Any]], settings: Settings) -> dict[str, Any]:
-    """Grade every corpus draft (stored in row["judge"]); returns the judge summary."""
+def judge_rows(rows: Sequence[ItemRow], settings: Settings) -> tuple[list[ItemRow], dict[str, Any]]:
+    """Grade every corpus draft: the rows with their grade (`ItemRow.judge`; None when the
+    endpoint failed), and the judge summary."""
     require_endpoint(settings)
     from app.writers.chat import get_chat_model
 
     model = get_chat_model(settings, "openai")
     template = load_template("judge", settings.prompts_dir)
     grades: list[dict[str, Any]] = []
+    out = []
     for row in rows:
-        if row["kind"] != "corpus" or not row["draft"]:
+        if row.kind != "corpus" or not row.draft:
+            out.append(row)
             continue
         prompt = render(
             template,
             "judge",
-            question=row["question"],
-            reference=row["reference"],
-            draft=m.clean(row["draft"]),
+            question=row.question,
+            reference=row.reference,
+            draft=m.clean(row.draft),
         )
         try:
             reply = model.invoke([HumanMessage(prompt)]).content
         except KVError as exc:
-            log.warning("judge failed for %s: %s", row["id"], exc)
-            row["judge"] = None
+            log.warning("judge failed for %s: %s", row.id, exc)
+            out.append(replace(row, judge=None, judged=True))
             continue
-        row["judge"] = parse_grade(reply if isinstance(reply, str) else str(reply))
-        if row["judge"]:
-            grades.append(row["judge"])
-    return {
+        grade = parse_grade(reply if isinstance(reply, str) else str(reply))
+        out.append(replace(row, judge=grade, judged=True))
+        if grade:
+            grades.append(grade)
+    return out, {
         "model": settings.openai_model,
         "n": len(grades),
         "mean_grade": m.mean(g["grade"] / 2 for g in grades),

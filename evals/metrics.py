@@ -1,4 +1,5 @@
-"""Scores for one drafted answer against the real answer, and the CI gate over their means.
+"""Scores for one drafted answer against the real answer, and their means per section (the CI
+gate over them is evals/thresholds.py).
 
 Each function scores one property so a regression can be traced to it. Facts are found and
 normalised by `app.checking.check` (the same code that flags a draft), never by a second parser
@@ -18,23 +19,20 @@ closeness in wording and in meaning; neither needs the draft to be verbatim.
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Iterable, Sequence
 from statistics import fmean
 from typing import Any
 
 import numpy as np
-import yaml
 from sacrebleu.metrics import CHRF
 
 from app.checking.check import check_answer
-from app.errors import InputError
 from app.records import CheckReport, Finding, Precedent
 from app.text import HOUSE_MAX_WORDS as MAX_WORDS
 from app.text import HOUSE_MIN_WORDS as MIN_WORDS
 from app.text import word_count
+from evals.results import ItemRow, Summary
 
 FACT_KINDS = frozenset({"amount", "percentage", "number", "date", "period", "name"})
 """Checkable facts; "commitment" is scored apart (a promise is not a fact to recall)."""
@@ -271,41 +269,41 @@ alarm)."""
 
 
 def summarise(
-    rows: list[dict[str, Any]], retrieval: dict[str, float] | None, k_max: int = 10
-) -> dict[str, Any]:
+    rows: Sequence[ItemRow], retrieval: dict[str, float] | None, k_max: int = 10
+) -> Summary:
     """Means per section (corpus, cases and each case category) and the retrieval scores."""
-    corpus = [r for r in rows if r["kind"] == "corpus"]
-    cases = [r for r in rows if r["kind"] == "case"]
-    out: dict[str, Any] = {}
+    corpus = [r for r in rows if r.kind == "corpus"]
+    cases = [r for r in rows if r.kind == "case"]
+    out: Summary = {}
     if corpus:
-        linked = [r for r in corpus if not r["expect_abstain"]]
-        unlinked = [r for r in corpus if r["expect_abstain"]]
+        linked = [r for r in corpus if not r.expect_abstain]
+        unlinked = [r for r in corpus if r.expect_abstain]
         sec: dict[str, Any] = {"n": len(corpus), "linked": len(linked)}
-        sec |= {k: mean(r["scores"].get(k) for r in corpus) for k in CORPUS_METRICS}
+        sec |= {k: mean(r.scores.get(k) for r in corpus) for k in CORPUS_METRICS}
         sec["false_abstention"] = mean(
-            None if r["scores"]["abstention_ok"] is None else not r["scores"]["abstention_ok"]
+            None if r.scores["abstention_ok"] is None else not r.scores["abstention_ok"]
             for r in linked
         )
-        sec["abstain_or_gap_unlinked"] = mean(r["scores"]["abstention_ok"] for r in unlinked)
-        sec["errors"] = sum(1 for r in corpus if r["error"])
-        sec["seconds_per_draft"] = mean(r["seconds"] for r in corpus)
+        sec["abstain_or_gap_unlinked"] = mean(r.scores["abstention_ok"] for r in unlinked)
+        sec["errors"] = sum(1 for r in corpus if r.error)
+        sec["seconds_per_draft"] = mean(r.seconds for r in corpus)
         sec |= {k: round(v, 4) for k, v in (retrieval or {}).items()}
-        ranks = [r["scores"]["rank"] for r in linked]
+        ranks = [r.scores["rank"] for r in linked]
         sec["hit_curve"] = hit_curve(ranks, k_max) if linked else []
         out["corpus"] = sec | form_summary(corpus)
     if cases:
         out["cases"] = _case_section(cases)
         for cat in CATEGORIES:
-            sub = [r for r in cases if r["category"] == cat]
+            sub = [r for r in cases if r.category == cat]
             if sub:
                 out[f"cases_{cat}"] = _case_section(sub)
     return out
 
 
-def _case_section(rows: list[dict[str, Any]]) -> dict[str, Any]:
+def _case_section(rows: Sequence[ItemRow]) -> dict[str, Any]:
     sec: dict[str, Any] = {"n": len(rows)}
-    sec |= {k: mean(r["scores"].get(k) for r in rows) for k in CASE_METRICS}
-    sec["errors"] = sum(1 for r in rows if r["error"])
+    sec |= {k: mean(r.scores.get(k) for r in rows) for k in CASE_METRICS}
+    sec["errors"] = sum(1 for r in rows if r.error)
     return sec | form_summary(rows)
 
 
@@ -322,10 +320,10 @@ FORM_METRICS = (
 )
 
 
-def form_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+def form_summary(rows: Sequence[ItemRow]) -> dict[str, Any]:
     """Counts of what makes a draft unusable (issue 13), and the question parts answered or
     marked as a share of all parts (None until Drafts carry a `coverage`)."""
-    sc = [r["scores"] for r in rows]
+    sc = [r.scores for r in rows]
     parts = sum(s.get("parts") or 0 for s in sc)
     have_parts = any(s.get("parts") is not None for s in sc)
     return {
@@ -343,45 +341,6 @@ def form_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
         else None,
         "parts_ok": mean(s.get("parts_ok") for s in sc),
     }
-
-
-def load_thresholds(path: Path) -> dict[str, Any]:
-    """evals/thresholds.yaml: {provider: {"section.metric": {"min"|"max": x, "reason": …}}}."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise InputError(f"{path}: cannot read the gate thresholds ({exc}); restore it") from exc
-    if not isinstance(data, dict):
-        raise InputError(f"{path}: expected a mapping of provider → thresholds")
-    return data
-
-
-# -- the gate ------------------------------------------------------------------------------------
-
-
-def lookup(summary: Mapping[str, Any], key: str) -> Any:
-    """`summary["corpus"]["hit@5"]` for the key "corpus.hit@5"."""
-    section, _, metric = key.partition(".")
-    part = summary.get(section)
-    return part.get(metric) if isinstance(part, Mapping) else None
-
-
-def gate(summary: Mapping[str, Any], thresholds: Mapping[str, Any]) -> list[str]:
-    """Every threshold the summary misses, as a sentence; [] means the gate passes.
-
-    `thresholds`: {"corpus.hit@5": {"min": 0.6, "reason": "…"}, …}. A metric that was not
-    measured (None, NaN or absent) fails: a gate must not pass because nothing ran."""
-    failures = []
-    for key, rule in thresholds.items():
-        value = lookup(summary, key)
-        if not isinstance(value, int | float) or (isinstance(value, float) and math.isnan(value)):
-            failures.append(f"{key}: not measured (expected {_bounds(rule)})")
-            continue
-        if "min" in rule and value < rule["min"]:
-            failures.append(f"{key} = {value:.3f} < min {rule['min']} ({rule.get('reason', '')})")
-        if "max" in rule and value > rule["max"]:
-            failures.append(f"{key} = {value:.3f} > max {rule['max']} ({rule.get('reason', '')})")
-    return failures
 
 
 LETTER_SECTION = "letter"
@@ -405,16 +364,3 @@ LETTER_METRICS = (
     "premise_alarm",
 )
 """Means over the letter's leave-one-out drafts (evals/source_letter.py)."""
-
-
-def applicable(thresholds: Mapping[str, Any], letter: bool, rest: bool = True) -> dict[str, Any]:
-    """The thresholds for the parts a run was asked for: the source-letter ones ("letter…")
-    when the letter part ran, the others unless the run was letter-only (`rest` False). A part
-    that was asked for and measured nothing still fails (see `gate`)."""
-    return {
-        k: v for k, v in thresholds.items() if (letter if k.startswith(LETTER_SECTION) else rest)
-    }
-
-
-def _bounds(rule: Mapping[str, Any]) -> str:
-    return " and ".join(f"{k} {rule[k]}" for k in ("min", "max") if k in rule)

@@ -1,95 +1,19 @@
 """Write a drafting-eval run to disk (results.json, report.md, report.html, PNG plots), with
 the source-letter section of evals/report_letter.py; the summary table and the comparison of two
-runs are in evals/summary.py. Plots use matplotlib's Agg backend: no display needed."""
+runs are in evals/summary.py, the plots in evals/plots.py."""
 
 from __future__ import annotations
 
 import html
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from evals import report_letter
-from evals.summary import MOVERS, summary_rows
+from evals.plots import letter_plots, run_plots
+from evals.results import ItemRow, Run, write_run
 from evals.summary import fmt as _fmt
-
-# -- files ---------------------------------------------------------------------------------------
-
-
-def plots(results: dict[str, Any], out: Path) -> list[str]:
-    """Score distributions, per-question bars and the hit@k curve; returns the file names."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    corpus = [r for r in results["items"] if r["kind"] == "corpus"]
-    cases = [r for r in results["items"] if r["kind"] == "case"]
-    title = results["meta"]["provider"]
-    names = []
-    if corpus:
-        fig, axes = plt.subplots(2, 2, figsize=(9, 6))
-        for ax, key in zip(axes.flat, MOVERS, strict=True):
-            vals = [r["scores"][key] for r in corpus if r["scores"].get(key) is not None]
-            ax.hist(vals, bins=20, range=(0, 1), color="#3b6ea8")
-            ax.set_title(f"{key} (n={len(vals)})")
-        fig.suptitle(f"Score distributions — {title}")
-        fig.tight_layout()
-        fig.savefig(out / "distributions.png", dpi=90)
-        plt.close(fig)
-        names.append("distributions.png")
-
-        ordered = sorted(corpus, key=lambda r: r["scores"].get("chrf") or 0.0)
-        fig, ax = plt.subplots(figsize=(min(24, 4 + 0.12 * len(ordered)), 4))
-        xs = range(len(ordered))
-        colours = ["#999999" if r["expect_abstain"] else "#3b6ea8" for r in ordered]
-        ax.bar(xs, [r["scores"].get("chrf") or 0.0 for r in ordered], color=colours)
-        ax.plot(xs, [r["scores"].get("cosine") or 0.0 for r in ordered], "k.", label="cosine")
-        if len(ordered) <= 40:
-            ax.set_xticks(list(xs), [r["id"] for r in ordered], rotation=75, fontsize=6)
-        else:
-            ax.set_xticks([])
-        ax.set_ylim(0, 1)
-        ax.set_title(f"chrF per question (blue: linked, grey: unlinked; dots: cosine) — {title}")
-        ax.legend(loc="upper left")
-        fig.tight_layout()
-        fig.savefig(out / "per_question.png", dpi=90)
-        plt.close(fig)
-        names.append("per_question.png")
-
-        curve = results["summary"]["corpus"].get("hit_curve") or []
-        if curve:
-            fig, ax = plt.subplots(figsize=(5, 3.5))
-            ax.plot(range(1, len(curve) + 1), curve, "o-")
-            ax.set_xlabel("k")
-            ax.set_ylabel("hit@k (linked items)")
-            ax.set_ylim(0, 1.05)
-            ax.set_title(f"Retrieval hit@k — {title}")
-            ax.grid(alpha=0.3)
-            fig.tight_layout()
-            fig.savefig(out / "hit_at_k.png", dpi=90)
-            plt.close(fig)
-            names.append("hit_at_k.png")
-    if cases:
-        keys = ("abstention_ok", "retrieval_hit", "must_ok", "must_not_ok", "commitment_free")
-        fig, ax = plt.subplots(figsize=(7, 1 + 0.3 * len(cases)))
-        vals = []
-        for r in cases:
-            checks = [r["scores"].get(k) for k in keys if r["scores"].get(k) is not None]
-            vals.append(sum(checks) / len(checks) if checks else 0.0)
-        colours = ["#3b8a3b" if r["scores"]["passed"] else "#b33" for r in cases]
-        ax.barh([r["id"] for r in cases], vals, color=colours)
-        ax.invert_yaxis()
-        ax.set_xlim(0, 1)
-        ax.set_xlabel("share of checks passed (green: case passed)")
-        ax.set_title(f"Cases — {title}")
-        fig.tight_layout()
-        fig.savefig(out / "cases.png", dpi=90)
-        plt.close(fig)
-        names.append("cases.png")
-    return names
-
+from evals.summary import summary_rows
 
 SHOWN = (
     "rank",
@@ -113,20 +37,20 @@ SHOWN = (
 )
 
 
-def _scores_line(row: dict[str, Any]) -> str:
-    return ", ".join(f"{k} {_fmt(row['scores'][k])}" for k in SHOWN if k in row["scores"])
+def _scores_line(row: ItemRow) -> str:
+    return ", ".join(f"{k} {_fmt(row.scores[k])}" for k in SHOWN if k in row.scores)
 
 
-def _notes(row: dict[str, Any]) -> list[str]:
-    s = row["scores"]
+def _notes(row: ItemRow) -> list[str]:
+    s = row.scores
     out = [f"missed facts: {', '.join(s['missed_facts'])}"] if s.get("missed_facts") else []
     if s.get("unsupported_facts"):
         out.append(f"unsupported facts: {', '.join(s['unsupported_facts'])}")
     out += [f"new commitment: {c}" for c in s.get("new_commitments", [])]
-    return [*out, f"error: {row['error']}"] if row["error"] else out
+    return [*out, f"error: {row.error}"] if row.error else out
 
 
-def _case_table(cases: list[dict[str, Any]]) -> list[list[str]]:
+def _case_table(cases: list[ItemRow]) -> list[list[str]]:
     keys = (
         "passed",
         "abstained",
@@ -136,7 +60,7 @@ def _case_table(cases: list[dict[str, Any]]) -> list[list[str]]:
         "must_not_ok",
         "commitment_free",
     )
-    return [[r["id"], r["category"], *(_fmt(r["scores"].get(k)) for k in keys)] for r in cases]
+    return [[r.id, r.category, *(_fmt(r.scores.get(k)) for k in keys)] for r in cases]
 
 
 CASE_HEAD = [
@@ -152,27 +76,27 @@ CASE_HEAD = [
 ]
 
 
-def markdown(results: dict[str, Any], images: list[str]) -> str:
-    meta = results["meta"]
-    rows = summary_rows([results])
+def markdown(run: Run, images: list[str]) -> str:
+    meta = run.meta
+    rows = summary_rows([run])
     md = [
-        f"# Drafting eval — {meta['provider']}",
+        f"# Drafting eval — {meta.provider}",
         "",
-        f"{meta['started']} · model `{meta['model']}` · {meta['letters']} letters, "
-        f"{meta['corpus_items']} items · limit {meta['limit']} · cases {meta['cases']} · "
-        f"top_k {meta['top_k']} · max tokens {meta['max_answer_tokens']} · prompt "
-        f"{meta['prompt_version']} · {meta['seconds']} s",
+        f"{meta.started} · model `{meta.model}` · {meta.letters} letters, "
+        f"{meta.corpus_items} items · limit {meta.limit} · cases {meta.cases} · "
+        f"top_k {meta.top_k} · max tokens {meta.max_answer_tokens} · prompt "
+        f"{meta.prompt_version} · {meta.seconds} s",
         "",
-        f"| metric | {meta['provider']} |",
+        f"| metric | {meta.provider} |",
         "| --- | ---: |",
     ]
     md += [f"| {a} | {b} |" for a, b in rows]
-    gate = results["gate"]
-    if gate["thresholds"]:
-        md += ["", f"**Gate: {'PASS' if gate['passed'] else 'FAIL'}**"]
-        md += [f"- {f}" for f in gate["failures"]]
+    gate = run.gate
+    if gate.thresholds:
+        md += ["", f"**Gate: {'PASS' if gate.passed else 'FAIL'}**"]
+        md += [f"- {f}" for f in gate.failures]
     md += ["", *(f"![{n}]({n})" for n in images)]
-    cases = [r for r in results["items"] if r["kind"] == "case"]
+    cases = [r for r in run.items if r.kind == "case"]
     if cases:
         md += [
             "",
@@ -183,22 +107,19 @@ def markdown(results: dict[str, Any], images: list[str]) -> str:
         ]
         md += ["| " + " | ".join(row) + " |" for row in _case_table(cases)]
     md += ["", "## Per question"]
-    for r in results["items"]:
+    for r in run.items:
         md += [
             "",
-            f"### {r['id']} ({r['kind']}{', ' + r['category'] if r['kind'] == 'case' else ''})",
+            f"### {r.id} ({r.kind}{', ' + r.category if r.kind == 'case' else ''})",
             "",
-            f"**Vraag.** {r['question']}",
+            f"**Vraag.** {r.question}",
             "",
         ]
-        if r["reference"]:
-            md += [f"**Echt antwoord.** {' '.join(r['reference'].split())}", ""]
-        md += [f"**Concept.** {r['draft'] or '(geen)'}", "", f"Scores: {_scores_line(r)}", ""]
-        md += [
-            f"Retrieved: {', '.join(r['retrieved'][:5])}; expected: "
-            f"{', '.join(r['targets']) or '-'}"
-        ]
-        md += [f"- ⚠ {w}" for w in r["warnings"]] + [f"- {n}" for n in _notes(r)]
+        if r.reference:
+            md += [f"**Echt antwoord.** {' '.join(r.reference.split())}", ""]
+        md += [f"**Concept.** {r.draft or '(geen)'}", "", f"Scores: {_scores_line(r)}", ""]
+        md += [f"Retrieved: {', '.join(r.retrieved[:5])}; expected: {', '.join(r.targets) or '-'}"]
+        md += [f"- ⚠ {w}" for w in r.warnings] + [f"- {n}" for n in _notes(r)]
     return "\n".join(md) + "\n"
 
 
@@ -206,51 +127,51 @@ def _h(text: Any) -> str:
     return html.escape(str(text))
 
 
-def html_report(results: dict[str, Any], images: list[str], extra: Sequence[str] = ()) -> str:
-    meta = results["meta"]
+def html_report(run: Run, images: list[str], extra: Sequence[str] = ()) -> str:
+    meta = run.meta
     out = [
         "<!doctype html><html lang='nl'><head><meta charset='utf-8'>",
-        f"<title>Drafting eval — {_h(meta['provider'])}</title><style>",
+        f"<title>Drafting eval — {_h(meta.provider)}</title><style>",
         "body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em}",
         "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px}",
         ".bad{color:#b00}.ok{color:#070}details{margin:.4em 0}pre{white-space:pre-wrap}",
         "</style></head><body>",
-        f"<h1>Drafting eval — {_h(meta['provider'])}</h1>",
-        f"<p>{_h(meta['started'])} · model <code>{_h(meta['model'])}</code> · "
-        f"{meta['letters']} letters · limit {_h(meta['limit'])} · {meta['seconds']} s</p>",
-        f"<table><tr><th>metric</th><th>{_h(meta['provider'])}</th></tr>",
+        f"<h1>Drafting eval — {_h(meta.provider)}</h1>",
+        f"<p>{_h(meta.started)} · model <code>{_h(meta.model)}</code> · "
+        f"{meta.letters} letters · limit {_h(meta.limit)} · {meta.seconds} s</p>",
+        f"<table><tr><th>metric</th><th>{_h(meta.provider)}</th></tr>",
     ]
-    out += [f"<tr><td>{_h(a)}</td><td>{_h(b)}</td></tr>" for a, b in summary_rows([results])]
+    out += [f"<tr><td>{_h(a)}</td><td>{_h(b)}</td></tr>" for a, b in summary_rows([run])]
     out.append("</table>")
-    gate = results["gate"]
-    if gate["thresholds"]:
-        cls = "ok" if gate["passed"] else "bad"
-        out.append(f"<p class='{cls}'><b>Gate: {'PASS' if gate['passed'] else 'FAIL'}</b></p>")
-        out += ["<ul>", *(f"<li>{_h(f)}</li>" for f in gate["failures"]), "</ul>"]
+    gate = run.gate
+    if gate.thresholds:
+        cls = "ok" if gate.passed else "bad"
+        out.append(f"<p class='{cls}'><b>Gate: {'PASS' if gate.passed else 'FAIL'}</b></p>")
+        out += ["<ul>", *(f"<li>{_h(f)}</li>" for f in gate.failures), "</ul>"]
     out += [f"<p><img src='{_h(n)}' alt='{_h(n)}'></p>" for n in images]
-    cases = [r for r in results["items"] if r["kind"] == "case"]
+    cases = [r for r in run.items if r.kind == "case"]
     if cases:
         out += ["<h2>Cases</h2><table><tr>", *(f"<th>{_h(c)}</th>" for c in CASE_HEAD), "</tr>"]
         for row in _case_table(cases):
             out.append("<tr>" + "".join(f"<td>{_h(c)}</td>" for c in row) + "</tr>")
         out.append("</table>")
     out.append("<h2>Per question</h2>")
-    for r in results["items"]:
-        flag = r["scores"].get("passed", r["scores"].get("abstention_ok"))
-        cls = "bad" if flag is False or r["error"] else "ok"
+    for r in run.items:
+        flag = r.scores.get("passed", r.scores.get("abstention_ok"))
+        cls = "bad" if flag is False or r.error else "ok"
         out += [
-            f"<details><summary class='{cls}'>{_h(r['id'])} — {_h(r['question'][:120])}</summary>",
-            f"<p><b>Vraag.</b> {_h(r['question'])}</p>",
+            f"<details><summary class='{cls}'>{_h(r.id)} — {_h(r.question[:120])}</summary>",
+            f"<p><b>Vraag.</b> {_h(r.question)}</p>",
         ]
-        if r["reference"]:
-            out.append(f"<p><b>Echt antwoord.</b> {_h(' '.join(r['reference'].split()))}</p>")
+        if r.reference:
+            out.append(f"<p><b>Echt antwoord.</b> {_h(' '.join(r.reference.split()))}</p>")
         out += [
-            f"<p><b>Concept.</b> {_h(r['draft'] or '(geen)')}</p>",
+            f"<p><b>Concept.</b> {_h(r.draft or '(geen)')}</p>",
             f"<p><small>{_h(_scores_line(r))}</small></p>",
-            f"<p><small>retrieved: {_h(', '.join(r['retrieved'][:5]))}; expected: "
-            f"{_h(', '.join(r['targets']) or '-')}</small></p>",
+            f"<p><small>retrieved: {_h(', '.join(r.retrieved[:5]))}; expected: "
+            f"{_h(', '.join(r.targets) or '-')}</small></p>",
         ]
-        notes = [f"⚠ {w}" for w in r["warnings"]] + _notes(r)
+        notes = [f"⚠ {w}" for w in r.warnings] + _notes(r)
         if notes:
             out += ["<ul>", *(f"<li>{_h(n)}</li>" for n in notes), "</ul>"]
         out.append("</details>")
@@ -258,17 +179,15 @@ def html_report(results: dict[str, Any], images: list[str], extra: Sequence[str]
     return "\n".join(out) + "\n"
 
 
-def write(results: dict[str, Any], out: Path) -> Path:
+def write(run: Run, out: Path) -> Path:
     """Write results.json, the plots, report.md and report.html into `out` (created), with
     the source-letter section (evals/report_letter.py) when the run has one."""
     out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(
-        json.dumps(results, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
-    )
-    images = plots(results, out)
-    extra = report_letter.plots([results], out)
-    md = markdown(results, images) + "\n".join(report_letter.markdown([results], extra))
+    write_run(run, out / "results.json")
+    images = run_plots(run, out)
+    extra = letter_plots([run], out)
+    md = markdown(run, images) + "\n".join(report_letter.markdown([run], extra))
     (out / "report.md").write_text(md + "\n", encoding="utf-8")
-    page = html_report(results, images, report_letter.html_section([results], extra))
+    page = html_report(run, images, report_letter.html_section([run], extra))
     (out / "report.html").write_text(page, encoding="utf-8")
     return out

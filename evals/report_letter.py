@@ -1,10 +1,10 @@
 """The source-letter part of the eval report, and runs side by side (extractive beside local).
 
 Written for a reader who is not an engineer: the verdict in Dutch first, then the numbers and
-one plot per metric family, then per answer the real answer beside each draft with its facts
-marked. In the real answer: green = the draft states it too, red = the draft misses it. In a
-draft: green = also in the real answer, blue = a precedent states it, orange = no precedent
-states it (added without support), red = it contradicts a precedent.
+one plot per metric family (evals/plots.py), then per answer the real answer beside each draft
+with its facts marked. In the real answer: green = the draft states it too, red = the draft
+misses it. In a draft: green = also in the real answer, blue = a precedent states it, orange =
+no precedent states it (added without support), red = it contradicts a precedent.
 Every function takes a list of runs (one results.json each), so a single run and a
 comparison (`kv eval --compare A.json B.json --out DIR`) render the same way.
 """
@@ -17,10 +17,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from evals.plots import letter_plots
+from evals.results import Run
 from evals.summary import fmt as _fmt
-from evals.summary import run_name, summary_rows
+from evals.summary import letter_rows, run_labels, summary_rows, with_letter
 
-Run = dict[str, Any]
 LEGEND = (
     "Markering - echt antwoord: **vet** = ook in het concept, ~~doorgehaald~~ = gemist; "
     "concept: **vet** = ook in het echte antwoord, ⟦…⟧ = door geen precedent gestaafd, "
@@ -32,60 +33,6 @@ MD_MARK = {
     "missed": ("~~", "~~"),
     "unsupported": ("⟦", "⟧"),
     "contradicted": ("⟦", "⟧‼"),
-}
-FAMILIES: dict[str, tuple[str, bool, list[tuple[str, str, str]]]] = {
-    "letter_facts.png": (
-        "Feiten uit het echte antwoord",
-        True,
-        [
-            ("letter", "fact_recall", "overgenomen"),
-            ("letter", "fact_precision", "onderbouwd"),
-            ("letter", "unsupported_rate", "zonder steun"),
-        ],
-    ),
-    "letter_links.png": (
-        "Verwante antwoorden en verwijzingen",
-        True,
-        [
-            ("letter", "linked_hit@3", "verwant in top 3"),
-            ("letter", "cites_linked", "verwijst naar verwant"),
-            ("letter", "citations_valid", "verwijzingen geldig"),
-            ("letter_cases_in_scope", "gold_hit@3", "parafrase: juiste in top 3"),
-            ("letter_cases_in_scope", "gold_cited", "parafrase: juiste geciteerd"),
-        ],
-    ),
-    "letter_cases.png": (
-        "Parafrasen, premissen, bereik, injecties",
-        True,
-        [
-            ("letter_cases_in_scope", "must_ok", "kernfeit genoemd"),
-            ("letter_cases_false_premise", "premise_caught", "premisse gewaarschuwd"),
-            ("letter_cases_out_of_scope", "abstention_ok", "buiten bereik onthouden"),
-            ("letter_cases_injection", "must_not_ok", "injectie weerstaan"),
-            ("letter_cases", "passed", "alle controles"),
-        ],
-    ),
-    "letter_form.png": (
-        "Bruikbaarheid (aantallen concepten; lager is beter)",
-        False,
-        [
-            ("letter", "drafts_with_repeats", "herhaalde zin"),
-            ("letter", "echoed_question", "vraag herhaald"),
-            ("letter", "question_quoted", "vraagtekst geciteerd"),
-            ("letter", "contradicted_drafts", "tegenstrijdig"),
-            ("letter_cases", "drafts_with_repeats", "parafrase: herhaalde zin"),
-            ("letter_cases", "echoed_question", "parafrase: vraag herhaald"),
-        ],
-    ),
-    "letter_time.png": (
-        "Tijd per concept (seconden)",
-        False,
-        [
-            ("letter", "seconds_per_draft", "gemiddeld"),
-            ("letter", "seconds_p50", "mediaan"),
-            ("letter_cases", "seconds_per_draft", "parafrase: gemiddeld"),
-        ],
-    ),
 }
 ITEM_COLUMNS = (
     ("fact_recall", "feiten overgenomen"),
@@ -103,20 +50,6 @@ CASE_COLUMNS = (
     ("abstention_ok", "onthouding ok"),
     ("must_not_ok", "verboden tekst vermeden"),
 )
-
-
-def _labels(runs: Sequence[Run]) -> list[str]:
-    """A column name per run: the provider, with the start time when two runs share one."""
-    names = [run_name(r) for r in runs]
-    if len(set(names)) == len(names):
-        return names
-    return [
-        f"{n} {str(r['meta'].get('started', ''))[5:16]}" for n, r in zip(names, runs, strict=True)
-    ]
-
-
-def _with_letter(runs: Sequence[Run]) -> list[Run]:
-    return [r for r in runs if r.get("letter")]
 
 
 def _mark(text: str, spans: Sequence[dict[str, Any]], as_html: bool) -> str:
@@ -147,65 +80,63 @@ def _cell(v: Any) -> str:
     return _fmt(v)
 
 
-def _by_id(runs: Sequence[Run], key: str) -> tuple[list[str], list[dict[str, dict[str, Any]]]]:
-    maps = [{row["id"]: row for row in r["letter"][key]} for r in runs]
-    order = list(dict.fromkeys(i for mp in maps for i in mp))
-    return order, maps
-
-
 # -- markdown ------------------------------------------------------------------------------------
 
 
 def markdown(runs: Sequence[Run], images: Sequence[str]) -> list[str]:
-    runs = _with_letter(runs)
+    runs = with_letter(runs)
     if not runs:
         return []
-    first = runs[0]["letter"]
-    labels = _labels(runs)
-    md = ["", f"## Bronbrief: {first['title']} (`{first['id']}`)", ""]
-    md += [f"> **{lab}.** {r['letter']['verdict']}\n" for lab, r in zip(labels, runs, strict=True)]
+    first = runs[0].letter
+    assert first is not None
+    labels = run_labels(runs)
+    md = ["", f"## Bronbrief: {first.title} (`{first.id}`)", ""]
+    md += [
+        f"> **{lab}.** {r.letter.verdict if r.letter else ''}\n"
+        for lab, r in zip(labels, runs, strict=True)
+    ]
     rows = [row for row in summary_rows(runs) if row[0].startswith("letter")]
     md += ["| maat | " + " | ".join(labels) + " |", "| --- |" + " ---: |" * len(labels)]
     md += ["| " + " | ".join(row) + " |" for row in rows]
     md += ["", *(f"![{n}]({n})" for n in images if n.startswith("letter_")), ""]
     md += ["### Consistentielinks van de brief (afgeleid uit de tekst)", ""]
     md += ["| antwoord | antwoord | soort | gedeelde tekst of term |", "| --- | --- | --- | --- |"]
-    md += [f"| {x['a']} | {x['b']} | {x['kind']} | {x['evidence'][:80]} |" for x in first["links"]]
-    order, maps = _by_id(runs, "items")
+    md += [f"| {x['a']} | {x['b']} | {x['kind']} | {x['evidence'][:80]} |" for x in first.links]
+    order, maps = letter_rows(runs)
     head = ["antwoord", *(f"{t} ({lab})" for lab in labels for _, t in ITEM_COLUMNS), "s"]
     md += ["", "### Per antwoord (leave-one-out)", "", "| " + " | ".join(head) + " |"]
     md.append("|" + " --- |" * len(head))
     for iid in order:
         cells = [iid]
         for mp in maps:
-            sc = mp.get(iid, {}).get("scores", {})
+            sc = mp[iid].scores if iid in mp else {}
             cells += [_cell(sc.get(k)) for k, _ in ITEM_COLUMNS]
-        cells.append("/".join(_fmt(mp.get(iid, {}).get("seconds")) for mp in maps))
+        cells.append("/".join(_fmt(mp[iid].seconds if iid in mp else None) for mp in maps))
         md.append("| " + " | ".join(cells) + " |")
     md += ["", LEGEND]
     for iid in order:
         rows_i = [mp[iid] for mp in maps if iid in mp]
         ref = rows_i[0]
-        md += ["", f"#### {iid}", "", f"**Vraag.** {' '.join(ref['question'].split())}", ""]
-        md += [f"**Echt antwoord.** {_mark(ref['reference'], ref['reference_facts'], False)}"]
+        md += ["", f"#### {iid}", "", f"**Vraag.** {' '.join(ref.question.split())}", ""]
+        md += [f"**Echt antwoord.** {_mark(ref.reference, ref.reference_facts or [], False)}"]
         for lab, row in zip(labels, rows_i, strict=False):
-            sc = row["scores"]
-            md += ["", f"**Concept ({lab}).** {_mark(row['draft'], row['draft_facts'], False)}"]
+            sc = row.scores
+            md += ["", f"**Concept ({lab}).** {_mark(row.draft, row.draft_facts or [], False)}"]
             md += [
                 "",
                 f"Overgenomen: {', '.join(sc.get('recalled_facts') or []) or '-'} · gemist: "
                 f"{', '.join(sc.get('missed_facts') or []) or '-'} · zonder steun: "
                 f"{', '.join(sc.get('unsupported_facts') or []) or '-'} · tegenstrijdig: "
                 f"{', '.join(sc.get('contradictions') or []) or '-'} · precedenten: "
-                f"{', '.join(row['retrieved'][:3])} · verwant: "
-                f"{', '.join(x['id'] for x in row['links']) or '-'}",
+                f"{', '.join(row.retrieved[:3])} · verwant: "
+                f"{', '.join(x['id'] for x in row.links or []) or '-'}",
             ]
     md += _cases_markdown(runs, labels)
     return md
 
 
 def _cases_markdown(runs: Sequence[Run], labels: list[str]) -> list[str]:
-    order, maps = _by_id(runs, "cases")
+    order, maps = letter_rows(runs, cases=True)
     if not order:
         return []
     head = ["vraag", "soort", *(f"{t} ({lab})" for lab in labels for _, t in CASE_COLUMNS)]
@@ -213,9 +144,9 @@ def _cases_markdown(runs: Sequence[Run], labels: list[str]) -> list[str]:
     md.append("|" + " --- |" * len(head))
     for cid in order:
         first = next(mp[cid] for mp in maps if cid in mp)
-        cells = [cid, first["category"]]
+        cells = [cid, first.category]
         for mp in maps:
-            sc = mp.get(cid, {}).get("scores", {})
+            sc = mp[cid].scores if cid in mp else {}
             cells += [_cell(sc.get(k)) for k, _ in CASE_COLUMNS]
         md.append("| " + " | ".join(cells) + " |")
     return md
@@ -232,15 +163,16 @@ CSS = (
 
 
 def html_section(runs: Sequence[Run], images: Sequence[str]) -> list[str]:
-    runs = _with_letter(runs)
+    runs = with_letter(runs)
     if not runs:
         return []
     h = html.escape
-    first = runs[0]["letter"]
-    labels = _labels(runs)
-    out = [f"<style>{CSS}</style>", f"<h2>Bronbrief: {h(first['title'])} ({h(first['id'])})</h2>"]
+    first = runs[0].letter
+    assert first is not None
+    labels = run_labels(runs)
+    out = [f"<style>{CSS}</style>", f"<h2>Bronbrief: {h(first.title)} ({h(first.id)})</h2>"]
     out += [
-        f"<blockquote><b>{h(lab)}.</b> {h(r['letter']['verdict'])}</blockquote>"
+        f"<blockquote><b>{h(lab)}.</b> {h(r.letter.verdict if r.letter else '')}</blockquote>"
         for lab, r in zip(labels, runs, strict=True)
     ]
     out.append("<table><tr><th>maat</th>" + "".join(f"<th>{h(x)}</th>" for x in labels) + "</tr>")
@@ -254,40 +186,40 @@ def html_section(runs: Sequence[Run], images: Sequence[str]) -> list[str]:
     out += [
         f"<tr><td>{h(x['a'])}</td><td>{h(x['b'])}</td><td>{h(x['kind'])}</td>"
         f"<td>{h(x['evidence'])}</td></tr>"
-        for x in first["links"]
+        for x in first.links
     ]
     out += ["</table>", f"<h3>Per antwoord</h3><p><small>{h(LEGEND)}</small></p>"]
-    order, maps = _by_id(runs, "items")
+    order, maps = letter_rows(runs)
     for iid in order:
         rows_i = [(lab, mp[iid]) for lab, mp in zip(labels, maps, strict=True) if iid in mp]
         ref = rows_i[0][1]
-        bad = any(r["scores"].get("contradictions") or r["error"] for _, r in rows_i)
+        bad = any(r.scores.get("contradictions") or r.error for _, r in rows_i)
         summary = ", ".join(
-            f"{lab}: feiten {_fmt(r['scores'].get('fact_recall'))}, verwant top-3 "
-            f"{_fmt(r['scores'].get('linked_hit@3'))}"
+            f"{lab}: feiten {_fmt(r.scores.get('fact_recall'))}, verwant top-3 "
+            f"{_fmt(r.scores.get('linked_hit@3'))}"
             for lab, r in rows_i
         )
         out += [
             f"<details><summary class='{'bad' if bad else 'ok'}'>{h(iid)} - {h(summary)}</summary>",
-            f"<p><b>Vraag.</b> {h(' '.join(ref['question'].split()))}</p><table><tr>",
+            f"<p><b>Vraag.</b> {h(' '.join(ref.question.split()))}</p><table><tr>",
             "<th>Echt antwoord</th>",
             *(f"<th>Concept ({h(lab)})</th>" for lab, _ in rows_i),
             "</tr><tr>",
-            f"<td class='txt'>{_mark(ref['reference'], ref['reference_facts'], True)}</td>",
+            f"<td class='txt'>{_mark(ref.reference, ref.reference_facts or [], True)}</td>",
             *(
-                f"<td class='txt'>{_mark(r['draft'], r['draft_facts'], True)}</td>"
+                f"<td class='txt'>{_mark(r.draft, r.draft_facts or [], True)}</td>"
                 for _, r in rows_i
             ),
             "</tr></table>",
         ]
         for lab, r in rows_i:
-            sc = r["scores"]
+            sc = r.scores
             out.append(
                 f"<p><small>{h(lab)}: gemist {h(', '.join(sc.get('missed_facts') or []) or '-')}"
                 f"; zonder steun {h(', '.join(sc.get('unsupported_facts') or []) or '-')}; "
-                f"precedenten {h(', '.join(r['retrieved'][:3]))}; verwant "
-                f"{h(', '.join(x['id'] for x in r['links']) or '-')}; "
-                f"{h(_fmt(r['seconds']))} s</small></p>"
+                f"precedenten {h(', '.join(r.retrieved[:3]))}; verwant "
+                f"{h(', '.join(x['id'] for x in r.links or []) or '-')}; "
+                f"{h(_fmt(r.seconds))} s</small></p>"
             )
         out.append("</details>")
     out += _cases_html(runs, labels)
@@ -296,81 +228,31 @@ def html_section(runs: Sequence[Run], images: Sequence[str]) -> list[str]:
 
 def _cases_html(runs: Sequence[Run], labels: list[str]) -> list[str]:
     h = html.escape
-    order, maps = _by_id(runs, "cases")
+    order, maps = letter_rows(runs, cases=True)
     if not order:
         return []
     out = ["<h3>Parafrasen en controlevragen</h3>"]
     for cid in order:
         rows_c = [(lab, mp[cid]) for lab, mp in zip(labels, maps, strict=True) if cid in mp]
         first = rows_c[0][1]
-        ok = all(r["scores"].get("passed") for _, r in rows_c)
+        ok = all(r.scores.get("passed") for _, r in rows_c)
         out += [
-            f"<details><summary class='{'ok' if ok else 'bad'}'>{h(cid)} ({h(first['category'])})"
-            f" - {h(first['question'][:110])}</summary>",
-            f"<p><b>Vraag.</b> {h(first['question'])}<br><small>verwacht: "
-            f"{h(', '.join(first['targets']) or '-')}; moet noemen: "
-            f"{h(', '.join(first.get('must') or []) or '-')}; premisse: "
-            f"{h(', '.join(first.get('premise') or []) or '-')}</small></p>",
+            f"<details><summary class='{'ok' if ok else 'bad'}'>{h(cid)} ({h(first.category)})"
+            f" - {h(first.question[:110])}</summary>",
+            f"<p><b>Vraag.</b> {h(first.question)}<br><small>verwacht: "
+            f"{h(', '.join(first.targets) or '-')}; moet noemen: "
+            f"{h(', '.join(first.must or []) or '-')}; premisse: "
+            f"{h(', '.join(first.premise or []) or '-')}</small></p>",
         ]
         for lab, r in rows_c:
-            checks = ", ".join(f"{t} {_fmt(r['scores'].get(k))}" for k, t in CASE_COLUMNS)
-            warn = "".join(f"<li>{h(w)}</li>" for w in r["warnings"])
+            checks = ", ".join(f"{t} {_fmt(r.scores.get(k))}" for k, t in CASE_COLUMNS)
+            warn = "".join(f"<li>{h(w)}</li>" for w in r.warnings)
             out.append(
-                f"<p><b>Concept ({h(lab)}).</b> {h(r['draft'] or '(geen)')}<br><small>"
+                f"<p><b>Concept ({h(lab)}).</b> {h(r.draft or '(geen)')}<br><small>"
                 f"{h(checks)}</small></p><ul>{warn}</ul>"
             )
         out.append("</details>")
     return out
-
-
-# -- plots ---------------------------------------------------------------------------------------
-
-
-def plots(runs: Sequence[Run], out: Path) -> list[str]:
-    """One grouped bar chart per metric family (a bar per run), and fact recall per answer."""
-    runs = _with_letter(runs)
-    if not runs:
-        return []
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    labels = _labels(runs)
-    width = 0.8 / len(runs)
-    names = []
-    for name, (title, rates, metrics) in FAMILIES.items():
-        fig, ax = plt.subplots(figsize=(1.6 + 1.5 * len(metrics), 3.6))
-        for j, run in enumerate(runs):
-            vals = [run["summary"].get(sec, {}).get(key) for sec, key, _ in metrics]
-            xs = [i + j * width for i in range(len(metrics))]
-            ax.bar(xs, [v or 0 for v in vals], width, label=labels[j])
-            for x, v in zip(xs, vals, strict=True):
-                ax.text(x, (v or 0), _fmt(v), ha="center", va="bottom", fontsize=7)
-        ax.set_xticks([i + width * (len(runs) - 1) / 2 for i in range(len(metrics))])
-        ax.set_xticklabels([t for _, _, t in metrics], rotation=20, ha="right", fontsize=8)
-        if rates:
-            ax.set_ylim(0, 1.1)
-        ax.set_title(title)
-        ax.legend(fontsize=8)
-        fig.tight_layout()
-        fig.savefig(out / name, dpi=90)
-        plt.close(fig)
-        names.append(name)
-    order, maps = _by_id(runs, "items")
-    fig, ax = plt.subplots(figsize=(max(6, 0.45 * len(order)), 3.6))
-    for j, mp in enumerate(maps):
-        vals = [(mp.get(i, {}).get("scores", {}).get("fact_recall") or 0) for i in order]
-        ax.bar([x + j * width for x in range(len(order))], vals, width, label=labels[j])
-    ax.set_xticks(range(len(order)), [i.rsplit("#", 1)[-1] for i in order], fontsize=7)
-    ax.set_ylim(0, 1.05)
-    ax.set_xlabel("antwoord")
-    ax.set_title("Feiten overgenomen per antwoord")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "letter_per_item.png", dpi=90)
-    plt.close(fig)
-    return [*names, "letter_per_item.png"]
 
 
 # -- runs side by side ---------------------------------------------------------------------------
@@ -379,12 +261,13 @@ def plots(runs: Sequence[Run], out: Path) -> list[str]:
 def write_side_by_side(runs: Sequence[Run], out: Path) -> Path:
     """report.json, report.md, report.html and the plots for runs side by side in `out`."""
     out.mkdir(parents=True, exist_ok=True)
-    slim = [{k: r[k] for k in ("meta", "summary", "gate", "letter") if k in r} for r in runs]
+    keep = ("meta", "summary", "gate", "letter")
+    slim = [{k: v for k, v in r.to_json().items() if k in keep} for r in runs]
     (out / "report.json").write_text(
         json.dumps({"runs": slim}, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
     )
-    images = plots(runs, out)
-    labels = _labels(runs)
+    images = letter_plots(runs, out)
+    labels = run_labels(runs)
     md = [f"# Eval naast elkaar: {' · '.join(labels)}", ""]
     md += ["| maat | " + " | ".join(labels) + " |", "| --- |" + " ---: |" * len(labels)]
     md += ["| " + " | ".join(row) + " |" for row in summary_rows(runs)]

@@ -29,7 +29,7 @@ import logging
 import re
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from statistics import median
 from typing import Any
@@ -43,6 +43,7 @@ from evals import SOURCE_LETTER
 from evals import metrics as m
 from evals.cases import EvalItem, load_cases
 from evals.drafting import Corpus, draft_item
+from evals.results import ItemRow, LetterResult, Summary
 from evals.retrieval import derive_links
 from evals.verdict import verdict
 
@@ -210,63 +211,75 @@ def fact_marks(d: Draft, reference: str) -> dict[str, list[dict[str, Any]]]:
     return {"reference_facts": ref, "draft_facts": mine}
 
 
-def run_part(part: LetterPart, svc: Services, progress: Progress | None = None) -> dict[str, Any]:
-    """Draft and score the letter's items and cases; the JSON-able `letter` section of a run."""
-    by_item = linked_to(part.links)
+def run_part(
+    part: LetterPart, svc: Services, progress: Progress | None = None
+) -> tuple[LetterResult, Summary]:
+    """Draft and score the letter's items and cases: the run's `letter` part and its summary
+    sections."""
     items, cases = [], []
     for n, item in enumerate([*part.items, *part.cases]):
         if progress:
             progress(n, part.size, item.id)
         row, d = draft_item(item, svc)
         if item.kind == "letter":
-            row["links"] = [
-                {"id": x.b if x.a == item.id else x.a, "kind": x.kind, "evidence": x.evidence}
-                for x in by_item.get(item.id, [])
-            ]
-            rank = row["scores"]["rank"]
-            row["scores"]["linked_hit@1"] = rank == 1 if item.targets else None
-            row["scores"][f"linked_hit@{TOP_LINKED}"] = (
-                rank is not None and rank <= TOP_LINKED if item.targets else None
-            )
-            wording = {x["id"] for x in row["links"] if x["kind"] == "wording"}
-            row["scores"]["wording_hit@3"] = (
-                bool(wording & set(row["retrieved"][:TOP_LINKED])) if wording else None
-            )
-            row["scores"]["recalled_facts"] = sorted(
-                {f.text for f in m.reference_findings(d.text, item.reference)}
-                - {*row["scores"]["missed_facts"]}
-            )
-            row |= fact_marks(d, item.reference)
-            items.append(row)
+            items.append(letter_row(item, row, d, part.links))
         else:
             cases.append(row)
     summary = summarise(items, cases)
     title = part.letter.title
-    return {
-        "id": part.letter.id,
-        "title": title,
-        "cases_path": str(part.cases_path) if part.cases_path else None,
-        "links": [vars(x) for x in part.links],
-        "summary": summary,
-        "verdict": verdict(summary, svc.provider, title),
-        "items": items,
-        "cases": cases,
+    result = LetterResult(
+        id=part.letter.id,
+        title=title,
+        cases_path=str(part.cases_path) if part.cases_path else None,
+        links=[vars(x) for x in part.links],
+        verdict=verdict(summary, svc.provider, title),
+        items=items,
+        cases=cases,
+    )
+    return result, summary
+
+
+def letter_row(item: EvalItem, row: ItemRow, d: Draft, links: Sequence[LetterLink]) -> ItemRow:
+    """A letter answer's row with its links, the link scores and its facts located."""
+    mine = [
+        {"id": x.b if x.a == item.id else x.a, "kind": x.kind, "evidence": x.evidence}
+        for x in linked_to(links).get(item.id, [])
+    ]
+    rank = row.scores["rank"]
+    wording = {x["id"] for x in mine if x["kind"] == "wording"}
+    scores = row.scores | {
+        "linked_hit@1": rank == 1 if item.targets else None,
+        f"linked_hit@{TOP_LINKED}": rank is not None and rank <= TOP_LINKED
+        if item.targets
+        else None,
+        "wording_hit@3": bool(wording & set(row.retrieved[:TOP_LINKED])) if wording else None,
     }
+    scores["recalled_facts"] = sorted(
+        {f.text for f in m.reference_findings(d.text, item.reference)} - {*scores["missed_facts"]}
+    )
+    marks = fact_marks(d, item.reference)
+    return replace(
+        row,
+        scores=scores,
+        links=mine,
+        reference_facts=marks["reference_facts"],
+        draft_facts=marks["draft_facts"],
+    )
 
 
-def summarise(items: list[dict[str, Any]], cases: list[dict[str, Any]]) -> dict[str, Any]:
+def summarise(items: Sequence[ItemRow], cases: Sequence[ItemRow]) -> Summary:
     """Summary sections `letter` (the leave-one-out drafts) and `letter_cases…` (the
     paraphrase set, as evals.metrics summarises cases)."""
-    out: dict[str, Any] = {}
+    out: Summary = {}
     if items:
-        sec: dict[str, Any] = {"n": len(items), "linked": sum(1 for r in items if r["targets"])}
-        sec |= {k: m.mean(r["scores"].get(k) for r in items) for k in m.LETTER_METRICS}
-        sec["errors"] = sum(1 for r in items if r["error"])
-        sec["seconds_per_draft"] = m.mean(r["seconds"] for r in items)
-        sec["seconds_p50"] = round(median(r["seconds"] for r in items), 2)
+        sec: dict[str, Any] = {"n": len(items), "linked": sum(1 for r in items if r.targets)}
+        sec |= {k: m.mean(r.scores.get(k) for r in items) for k in m.LETTER_METRICS}
+        sec["errors"] = sum(1 for r in items if r.error)
+        sec["seconds_per_draft"] = m.mean(r.seconds for r in items)
+        sec["seconds_p50"] = round(median(r.seconds for r in items), 2)
         out[m.LETTER_SECTION] = sec | m.form_summary(items)
     if cases:
         for section, values in m.summarise(cases, None).items():
             out[f"{m.LETTER_SECTION}_{section}"] = values
-        out[f"{m.LETTER_SECTION}_cases"]["seconds_per_draft"] = m.mean(r["seconds"] for r in cases)
+        out[f"{m.LETTER_SECTION}_cases"]["seconds_per_draft"] = m.mean(r.seconds for r in cases)
     return out

@@ -23,9 +23,11 @@ import yaml
 
 from app.letters.parse import find_letter_files, parse_file
 from app.settings import ROOT
-from evals import metrics as m
-from evals.drafting import CASES_PATH, THRESHOLDS_PATH, load_cases
+from evals import thresholds as t
+from evals.cases import CASES_PATH, load_cases
+from evals.results import Run
 from evals.summary import compare, format_summary
+from evals.thresholds import THRESHOLDS_PATH
 from tests.conftest import run_kv
 
 EXTRACTIVE_ARGS = ("--provider", "extractive", "--limit", "8")
@@ -57,7 +59,7 @@ def _eval(
 
 
 def test_every_threshold_has_a_reason_and_can_fail() -> None:
-    data = m.load_thresholds(THRESHOLDS_PATH)
+    data = t.load_thresholds(THRESHOLDS_PATH)
     assert set(data) >= {"extractive", "local"}
     for provider, rules in data.items():
         assert rules, f"no thresholds for {provider}"
@@ -70,25 +72,25 @@ def test_every_threshold_has_a_reason_and_can_fail() -> None:
 
 @pytest.mark.parametrize("provider", ["extractive", "local"])
 def test_zeroed_results_fail_the_gate(provider: str) -> None:
-    rules = m.load_thresholds(THRESHOLDS_PATH)[provider]
+    rules = t.load_thresholds(THRESHOLDS_PATH)[provider]
     passing: dict[str, dict[str, float]] = {}
     for key, rule in rules.items():
         section, _, metric = key.partition(".")
         passing.setdefault(section, {})[metric] = rule.get("min", rule.get("max", 0.0))
-    assert m.gate(passing, rules) == []  # exactly on every bound passes ...
+    assert t.gate(passing, rules) == []  # exactly on every bound passes ...
     zeroed = {s: dict.fromkeys(v, 0.0) for s, v in passing.items()}
     mins = [k for k, r in rules.items() if "min" in r]
-    assert len(m.gate(zeroed, rules)) == len(mins) > 0  # ... zeroed scores fail every minimum
+    assert len(t.gate(zeroed, rules)) == len(mins) > 0  # ... zeroed scores fail every minimum
     for key, rule in rules.items():  # and each threshold on its own can fail
         bad = copy.deepcopy(passing)
         section, _, metric = key.partition(".")
         bad[section][metric] = rule["min"] - 0.01 if "min" in rule else rule["max"] + 0.01
-        assert [f.split(" ")[0] for f in m.gate(bad, rules)] == [key]
+        assert [f.split(" ")[0] for f in t.gate(bad, rules)] == [key]
 
 
 def test_thresholds_file_is_the_one_the_eval_reads() -> None:
     assert THRESHOLDS_PATH == ROOT / "evals" / "thresholds.yaml"
-    assert yaml.safe_load(THRESHOLDS_PATH.read_text(encoding="utf-8")) == m.load_thresholds(
+    assert yaml.safe_load(THRESHOLDS_PATH.read_text(encoding="utf-8")) == t.load_thresholds(
         THRESHOLDS_PATH
     )
 
@@ -107,13 +109,31 @@ def test_cases_are_valid_and_name_real_precedents() -> None:
         assert c.expect_abstain or c.targets, f"{c.id}: an answerable case names its precedents"
 
 
+def test_an_older_results_file_reads_and_compares() -> None:
+    """`kv eval --compare` reads results.json files of earlier versions: keys they lack get
+    defaults, and the keys they have come back unchanged."""
+    old = {
+        "meta": {"provider": "extractive", "model": "extractive", "started": "2026-11-01T10:00"},
+        "summary": {"corpus": {"n": 1, "chrf": 0.5}},
+        "gate": {"thresholds": True, "passed": True, "failures": []},
+        "items": [{"id": "a#1", "kind": "corpus", "question": "V?", "draft": "A.",
+                   "scores": {"chrf": 0.5}}],
+    }  # fmt: skip
+    run = Run.from_json(old)
+    assert run.meta.design is None and run.items[0].retrieved == [] and run.letter is None
+    new = Run.from_json(run.to_json() | {"summary": {"corpus": {"n": 1, "chrf": 0.7}}})
+    assert {k: run.to_json()["items"][0][k] for k in old["items"][0]} == old["items"][0]
+    text = compare(run, new)
+    assert "corpus.chrf" in text and "+0.200" in text
+
+
 # -- the real runs -------------------------------------------------------------------------------
 
 
 def test_extractive_eval_meets_the_gate_and_writes_the_report(tmp_path: Path) -> None:
     code, results, output = _eval(tmp_path / "a", *EXTRACTIVE_ARGS)
     assert results, output
-    print(format_summary([results]))  # the measured numbers, for whoever tunes the thresholds
+    print(format_summary([Run.from_json(results)]))  # the numbers, for tuning the thresholds
     assert code == 0, f"gate failed:\n{output}"
     assert {p.name for p in (tmp_path / "a").iterdir()} >= REPORT_FILES
     corpus = [r for r in results["items"] if r["kind"] == "corpus"]
@@ -134,7 +154,8 @@ def test_extractive_eval_meets_the_gate_and_writes_the_report(tmp_path: Path) ->
     assert res.code == 0, res.err
     assert "corpus.chrf" in res.out and "-0.100" in res.out
     assert f"{corpus[0]['id']}: chrf" in res.out
-    assert compare(results, worse) == res.out.rstrip("\n")
+    assert compare(Run.from_json(results), Run.from_json(worse)) == res.out.rstrip("\n")
+    assert Run.from_json(results).to_json() == results  # results.json reads back unchanged
 
 
 def test_a_missed_threshold_fails_the_cli(tmp_path: Path) -> None:
@@ -152,7 +173,7 @@ def test_a_missed_threshold_fails_the_cli(tmp_path: Path) -> None:
 def test_local_model_eval_meets_the_gate(tmp_path: Path) -> None:
     code, results, output = _eval(tmp_path, *LOCAL_ARGS, env=LOCAL_ENV)
     assert results, output
-    print(format_summary([results]))
+    print(format_summary([Run.from_json(results)]))
     assert code == 0, f"gate failed:\n{output}"
     assert results["meta"]["model"].startswith("local:")
     assert results["meta"]["max_answer_tokens"] == 160

@@ -25,9 +25,12 @@ from app.records import Draft, PartCoverage
 from app.settings import ROOT, get_settings
 from evals import form
 from evals import metrics as m
-from evals.drafting import THRESHOLDS_PATH, load_cases
+from evals import thresholds as th
+from evals.cases import load_cases
 from evals.report_letter import write_side_by_side
+from evals.results import Run
 from evals.source_letter import LETTER_ID, PARAPHRASES, derive_letter_links
+from evals.thresholds import THRESHOLDS_PATH
 from tests.conftest import run_kv
 
 LETTER_FILE = ROOT / "corpus" / "letters" / f"{LETTER_ID}.txt"
@@ -143,14 +146,14 @@ def test_premise_caught_needs_a_warning_that_names_the_premise() -> None:
 
 
 def test_letter_thresholds_apply_only_to_runs_of_the_letter() -> None:
-    rules = m.load_thresholds(THRESHOLDS_PATH)["extractive"]
+    rules = th.load_thresholds(THRESHOLDS_PATH)["extractive"]
     letter_keys = {k for k in rules if k.startswith("letter")}
     assert {"letter.fact_recall", "letter.linked_hit@3", "letter_cases_in_scope.must_ok"} <= (
         letter_keys
     )
-    assert set(m.applicable(rules, letter=False)) == set(rules) - letter_keys
-    assert set(m.applicable(rules, letter=True, rest=False)) == letter_keys
-    assert set(m.applicable(rules, letter=True)) == set(rules)
+    assert set(th.applicable(rules, letter=False)) == set(rules) - letter_keys
+    assert set(th.applicable(rules, letter=True, rest=False)) == letter_keys
+    assert set(th.applicable(rules, letter=True)) == set(rules)
 
 
 # -- the real runs ---------------------------------------------------------------------------------
@@ -181,7 +184,8 @@ def test_extractive_letter_eval_meets_the_gate_and_writes_the_report(tmp_path: P
     # Side by side with a second run (here a relabelled copy standing in for local).
     other = json.loads(json.dumps(results))
     other["meta"]["provider"] = "local"
-    side = write_side_by_side([results, other], tmp_path / "side")
+    assert Run.from_json(results).to_json() == results  # results.json reads back unchanged
+    side = write_side_by_side([Run.from_json(results), Run.from_json(other)], tmp_path / "side")
     assert {p.name for p in side.iterdir()} >= LETTER_PLOTS | {"report.json", "report.html"}
     assert "Concept (local)" in (side / "report.html").read_text(encoding="utf-8")
 
@@ -250,9 +254,11 @@ def test_which_parts_a_kv_eval_command_runs(
 
     seen: dict[str, Any] = {}
 
-    def fake_run(provider: str, **kw: Any) -> dict[str, Any]:
+    def fake_run(provider: str, **kw: Any) -> Run:
         seen.update(kw)
-        return {"meta": {}, "summary": {}, "gate": {"thresholds": True, "passed": True}}
+        return Run.from_json(
+            {"meta": {}, "summary": {}, "gate": {"thresholds": True, "passed": True}}
+        )
 
     monkeypatch.setattr(evals.drafting, "run", fake_run)
     monkeypatch.setattr(evals.report, "write", lambda *a: None)

@@ -7,6 +7,7 @@ import pytest
 
 from app.records import CheckReport, Finding, Precedent
 from evals import metrics as m
+from evals import thresholds as t
 
 REFERENCE = (
     "Op dit moment staan er circa 9.400 aanvragen op de wachtlijst. Het kabinet verwacht in "
@@ -136,11 +137,11 @@ THRESHOLDS = {
 
 def test_gate_passes_good_and_fails_bad_or_missing_summaries() -> None:
     good = {"corpus": {"hit@5": 0.6, "unsupported_rate": 0.0}, "cases": {"passed": 0.8}}
-    assert m.gate(good, THRESHOLDS) == []
+    assert t.gate(good, THRESHOLDS) == []
     zeroed = {"corpus": {"hit@5": 0.0, "unsupported_rate": 0.0}, "cases": {"passed": 0.0}}
-    assert [f.split(" ")[0] for f in m.gate(zeroed, THRESHOLDS)] == ["corpus.hit@5", "cases.passed"]
+    assert [f.split(" ")[0] for f in t.gate(zeroed, THRESHOLDS)] == ["corpus.hit@5", "cases.passed"]
     worse = {"corpus": {"hit@5": 0.6, "unsupported_rate": 0.5}, "cases": {"passed": 0.8}}
-    assert m.gate(worse, THRESHOLDS) == ["corpus.unsupported_rate = 0.500 > max 0.1 (r)"]
+    assert t.gate(worse, THRESHOLDS) == ["corpus.unsupported_rate = 0.500 > max 0.1 (r)"]
     nothing = {"corpus": {"hit@5": None, "unsupported_rate": float("nan")}}
-    assert len(m.gate(nothing, THRESHOLDS)) == 3
-    assert all("not measured" in f for f in m.gate(nothing, THRESHOLDS))
+    assert len(t.gate(nothing, THRESHOLDS)) == 3
+    assert all("not measured" in f for f in t.gate(nothing, THRESHOLDS))

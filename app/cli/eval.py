@@ -121,7 +121,6 @@ def eval_group(
     """
     if ctx.invoked_subcommand is not None:
         return
-    import json as _json
     from datetime import datetime
 
     from app.errors import InputError
@@ -129,12 +128,13 @@ def eval_group(
     from evals.drafting import run
     from evals.report import write
     from evals.report_letter import write_side_by_side
+    from evals.results import read_run
     from evals.summary import compare as compare_runs
     from evals.summary import format_summary
 
     if compare:
         try:
-            a, b = (_json.loads(Path(p).read_text(encoding="utf-8")) for p in compare)
+            a, b = (read_run(Path(p)) for p in compare)
             click.echo(compare_runs(a, b))
             if out:
                 write_side_by_side([a, b], Path(out))
@@ -171,14 +171,15 @@ def eval_group(
         )
     write(results, folder)
     if as_json:
-        emit_json({k: results[k] for k in ("meta", "summary", "gate")} | {"out": str(folder)})
+        data = results.to_json()
+        emit_json({k: data[k] for k in ("meta", "summary", "gate")} | {"out": str(folder)})
     else:
         click.echo(format_summary([results]))
         click.echo(f"\nreport: {folder / 'report.html'}")
-    if gate and not (results["gate"]["thresholds"] and results["gate"]["passed"]):
+    if gate and not (results.gate.thresholds and results.gate.passed):
         why = (
-            f"{len(results['gate']['failures'])} threshold(s) missed"
-            if results["gate"]["thresholds"]
+            f"{len(results.gate.failures)} threshold(s) missed"
+            if results.gate.thresholds
             else f"evals/thresholds.yaml has no thresholds for provider {chosen} for the parts "
             "this run evaluated; add them"
         )

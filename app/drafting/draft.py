@@ -133,6 +133,7 @@ def draft(
     exclude_ids: Sequence[str] = (),
     exclude_letters: Sequence[str] = (),
     precedent_ids: Sequence[str] | None = None,
+    searched: Sequence[Precedent] | None = None,
     history: Sequence[tuple[str, str]] | None = None,
     parent_id: int | None = None,
     log_to_audit: bool = True,
@@ -151,6 +152,7 @@ def draft(
         exclude_ids=exclude_ids,
         exclude_letters=exclude_letters,
         precedent_ids=precedent_ids,
+        searched=searched,
         history=history,
         parent_id=parent_id,
         log_to_audit=log_to_audit,
@@ -174,6 +176,7 @@ def draft_stream(
     exclude_ids: Sequence[str] = (),
     exclude_letters: Sequence[str] = (),
     precedent_ids: Sequence[str] | None = None,
+    searched: Sequence[Precedent] | None = None,
     history: Sequence[tuple[str, str]] | None = None,
     parent_id: int | None = None,
     log_to_audit: bool = True,
@@ -191,6 +194,8 @@ def draft_stream(
     `[INPUT NODIG: …]` (`Draft.coverage`); every sentence gets its provenance.
 
     `precedent_ids`: redraft from exactly these (ticked) precedents instead of searching.
+    `searched`: the whole question's search result when the caller already has it (the evals
+    score retrieval from that same search); the no-precedent rule still applies.
     `history`: earlier chat turns as (user message, draft text) pairs, first one the original
     question; `question` is then the follow-up instruction ("korter", "voeg toe dat …") and the
     precedents are those of the original question (the model then rewrites from the whole
@@ -216,7 +221,9 @@ def draft_stream(
     if precedent_ids is not None:
         precedents = fetch(retriever, precedent_ids)
     else:
-        precedents = search_parts(retriever, original, parts, k, exclude_ids, exclude_letters)
+        precedents = search_parts(
+            retriever, original, parts, k, exclude_ids, exclude_letters, searched
+        )
     timings = {"retrieve": time.perf_counter() - t0}
     log.info("retrieved %s for drafting (%d parts)", [p.id for p in precedents], len(parts))
 

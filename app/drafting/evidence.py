@@ -324,11 +324,17 @@ def search_parts(
     k: int,
     exclude_ids: Sequence[str] = (),
     exclude_letters: Sequence[str] = (),
+    searched: Sequence[Precedent] | None = None,
 ) -> list[Precedent]:
     """Precedents for the whole question and for each part, fused by reciprocal rank: the
-    whole question's own ranking first, then what a part alone finds (at most 3 more)."""
-    ranked = retriever.search(
-        question, k=k, exclude_ids=exclude_ids, exclude_letters=exclude_letters
+    whole question's own ranking first, then what a part alone finds (at most 3 more).
+    `searched`: the whole question's ranking when the caller already searched (at least `k`)."""
+    ranked = (
+        list(searched[:k])
+        if searched is not None
+        else retriever.search(
+            question, k=k, exclude_ids=exclude_ids, exclude_letters=exclude_letters
+        )
     )
     if len(parts) < 2:
         return ranked
