@@ -50,9 +50,9 @@ def require_endpoint(settings: Settings) -> None:
 def judge_rows(rows: list[dict[str, Any]], settings: Settings) -> dict[str, Any]:
     """Grade every corpus draft (stored in row["judge"]); returns the judge summary."""
     require_endpoint(settings)
-    from app.writers.chat import get_chat_model
+    from app.writers.openai import OpenAIWriter
 
-    model = get_chat_model(settings, "openai")
+    writer = OpenAIWriter(settings)
     template = load_template("judge", settings.prompts_dir)
     grades: list[dict[str, Any]] = []
     for row in rows:
@@ -66,12 +66,12 @@ def judge_rows(rows: list[dict[str, Any]], settings: Settings) -> dict[str, Any]
             draft=m.clean(row["draft"]),
         )
         try:
-            reply = model.invoke([HumanMessage(prompt)]).content
+            reply = writer.invoke([HumanMessage(prompt)])
         except KVError as exc:
             log.warning("judge failed for %s: %s", row["id"], exc)
             row["judge"] = None
             continue
-        row["judge"] = parse_grade(reply if isinstance(reply, str) else str(reply))
+        row["judge"] = parse_grade(reply)
         if row["judge"]:
             grades.append(row["judge"])
     return {

@@ -248,7 +248,7 @@ def run_part(part: LetterPart, svc: Services, progress: Progress | None = None) 
         "cases_path": str(part.cases_path) if part.cases_path else None,
         "links": [vars(x) for x in part.links],
         "summary": summary,
-        "verdict": verdict(summary, svc.provider, title),
+        "verdict": verdict(summary, svc.writer, title),
         "items": items,
         "cases": cases,
     }

@@ -222,9 +222,8 @@ def draft_letter_cmd(
         drafts = draft_letter(
             letter,
             retriever=svc.retriever,
-            chat_model=svc.chat_model,
+            writer=svc.writer,
             settings=svc.settings,
-            provider=svc.provider,
             k=k,
             exclude_letters=exclude_letter,
             progress=lambda done, total, item: bar(done, total, numbers_label(item.numbers)),

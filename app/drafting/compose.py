@@ -16,8 +16,8 @@ the question are dropped, and the text is cut at the house length on a sentence 
 
 The source-letter eval picks the default: for the bundled model connect states the key fact
 and cites the right answer more often than free writing, which garbles the cabinet's sentences
-and drops citations (docs/measurements.md#drafting-designs). `default_design` picks connect
-for the bundled model, free for any other chat model.
+and drops citations (docs/measurements.md#drafting-designs). The writer's `default_design`
+(`app.writers`) is connect for the bundled model, free for any other chat model.
 """
 
 from __future__ import annotations
@@ -379,20 +379,13 @@ def drop_warning(dropped: dict[str, int]) -> str | None:
     return "Weggelaten uit de tekst van het taalmodel: " + " en ".join(bits) + "."
 
 
-def default_design(chat_model: object, provider: str) -> str:
-    """ "connect" for the bundled local model (measured: see the module docstring and the
-    README), "free" for any other chat model: a larger model behind an OpenAI-compatible
-    endpoint writes a whole answer well, and the same review checks catch what it invents."""
-    bundled = provider == "local" and type(chat_model).__module__ == "app.writers.chat"
-    return "connect" if bundled else "free"
-
-
-def chosen_design(
-    requested: str | None, settings: Settings, chat_model: object, provider: str
-) -> str:
-    """The design a draft uses: the one asked for, else KV_DRAFT_DESIGN, else the default
-    for this chat model (`default_design`); an unknown name is an InputError."""
-    return design_of(requested or settings.draft_design or default_design(chat_model, provider))
+def chosen_design(requested: str | None, settings: Settings, default: str | None) -> str:
+    """The design a draft uses: the one asked for, else KV_DRAFT_DESIGN, else the writer's
+    default (`Writer.default_design`: "connect" for the bundled local model, measured: see the
+    module docstring and the README; "free" for any other chat model: a larger model behind an
+    OpenAI-compatible endpoint writes a whole answer well, and the same review checks catch what
+    it invents). An unknown name is an InputError."""
+    return design_of(requested or settings.draft_design or default or "")
 
 
 def design_of(name: str) -> str:
