@@ -1,13 +1,11 @@
-"""The composition root: where the retriever and the chat model are built, once per process.
+"""The composition root: where the retriever and the writer are built, once per process.
 
 `Services.from_settings` is the one place that turns `Settings` (and a provider) into what
 drafting needs: the retriever (`Retriever.from_settings`, its store indexed with the default
-corpus when it is still empty), the chat model (`app.writers.chat.get_chat_model`; None for the
-extractive provider) and the model's description for the audit log and the eval reports
-(`app.writers.chat.model_name`). `kv ask`, `kv draft-letter`, `kv serve` (the web app) and the
-evals all
-start here; `Services.draft` / `Services.draft_stream` hand a `DraftRequest` to
-`app.drafting.draft`.
+corpus when it is still empty) and the writer (`app.writers.factory.make_writer`: one class per
+provider, which also names the model for the audit log, the eval reports and the web app).
+`kv ask`, `kv draft-letter`, `kv serve` (the web app) and the evals all start here;
+`Services.draft` / `Services.draft_stream` hand a `DraftRequest` to `app.drafting.draft`.
 """
 
 from __future__ import annotations
@@ -16,12 +14,12 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from langchain_core.language_models import BaseChatModel
-
 from app.drafting import draft as drafting
 from app.records import Draft, Precedent
 from app.retrieve import Retriever
 from app.settings import Settings, get_settings
+from app.writers.base import ChatModel, Writer
+from app.writers.factory import make_writer
 from app.writers.tokens import ensure_tiktoken_cache
 
 Bootstrap = Callable[[Retriever], object]
@@ -40,15 +38,6 @@ def build_retriever(settings: Settings, bootstrap_corpus: bool | Bootstrap = Fal
         else:
             bootstrap_corpus(retriever)
     return retriever
-
-
-def build_chat_model(settings: Settings, provider: str | None = None) -> BaseChatModel | None:
-    """The chat model for `provider` (default: `settings.provider`); None for extractive."""
-    if (provider or settings.provider) == "extractive":
-        return None
-    from app.writers.chat import get_chat_model
-
-    return get_chat_model(settings, provider)
 
 
 @dataclass(frozen=True)
@@ -71,24 +60,27 @@ class DraftRequest:
 
 @dataclass(frozen=True)
 class Services:
-    """What drafting needs, built once: settings, retriever, chat model, provider."""
+    """What drafting needs, built once: settings, retriever, writer."""
 
     settings: Settings
     retriever: Retriever
-    chat_model: BaseChatModel | None
-    """None for the extractive provider."""
-    provider: str
-    model: str = field(init=False)
-    """The model's stable description (`app.writers.chat.model_name`): "extractive", "local:…",
-    "openai:…@host"; as the eval reports name it."""
+    writer: Writer
+    """Writes the drafts (`app.writers.factory.make_writer`); it knows its provider and model."""
     audit_dir: Path = field(init=False)
     """Where drafts are logged (`settings.data_dir`)."""
 
     def __post_init__(self) -> None:
-        from app.writers.chat import model_name
-
-        object.__setattr__(self, "model", model_name(self.settings, self.provider))
         object.__setattr__(self, "audit_dir", Path(self.settings.data_dir))
+
+    @property
+    def provider(self) -> str:
+        return self.writer.provider
+
+    @property
+    def model(self) -> str:
+        """The model's stable description (`Writer.label`): "extractive", "local:…",
+        "openai:…@host"; as the eval reports name it."""
+        return self.writer.label
 
     @classmethod
     def from_settings(
@@ -98,51 +90,37 @@ class Services:
         *,
         bootstrap_corpus: bool | Bootstrap = False,
         retriever: Retriever | None = None,
-        chat_model: BaseChatModel | None = None,
+        chat_model: ChatModel | None = None,
         check: bool = False,
     ) -> Services:
         """Build the services for `provider` (default: `settings.provider`).
 
         `bootstrap_corpus`: index the default corpus first when the store is empty (see
         `build_retriever`). `retriever` / `chat_model`: use these instead of building them (the
-        evals' private store, a test's fake). `check`: check the endpoint (`check()`) before
-        building the chat model; skipped when a chat model is handed in.
+        evals' private store, a test's fake LangChain chat model). `check`: check the writer
+        (`Writer.check`: the endpoint answers, the local worker starts) before going on.
         """
         s = settings or get_settings()
-        chosen = provider or s.provider
         ensure_tiktoken_cache(s.data_dir)
-        if chat_model is None:
-            if check and chosen != "extractive":
-                from app.writers.chat import check_endpoint
-
-                check_endpoint(s, chosen)
-            chat_model = build_chat_model(s, chosen)
+        writer = make_writer(s, provider, chat_model)
+        if check:
+            writer.check()
         if retriever is None:
             retriever = build_retriever(s, bootstrap_corpus)
-        return cls(s, retriever, chat_model, chosen)
+        return cls(s, retriever, writer)
 
     def check(self) -> str:
-        """Fail early with a clear ModelError if the chat model cannot be used; else describe
-        it (`app.writers.chat.check_endpoint`)."""
-        from app.writers.chat import check_endpoint
-
-        return check_endpoint(self.settings, self.provider)
+        """Fail early with a clear ModelError if the writer cannot be used; else describe it."""
+        return self.writer.check()
 
     def self_test(self) -> str:
-        """Start the local model worker; let it generate a few tokens (`writers.chat.self_test`)."""
-        from app.writers.chat import self_test
-
-        return self_test(self.settings)
+        """Start what the writer runs on (the local model's worker); let it generate a few
+        tokens (`Writer.self_test`)."""
+        return self.writer.self_test()
 
     def model_label(self) -> str:
-        """The chat model in words, for the web app's header and Corpus tab and `kv serve`."""
-        if self.provider == "extractive":
-            return "geen (extractief: zinnen uit de precedenten)"
-        if self.provider == "local":
-            from app.writers.model_bundle import MODEL_NAME
-
-            return f"{MODEL_NAME}, lokaal"
-        return self.model.removeprefix("openai:")
+        """The model in words, for the web app's header and Corpus tab and `kv serve`."""
+        return self.writer.display
 
     def draft(self, request: DraftRequest) -> Draft:
         """`app.drafting.draft.draft` for `request` (not streamed unless `request.stream`)."""
@@ -159,9 +137,8 @@ class Services:
         return drafting.draft_stream(
             request.question,
             retriever=self.retriever,
-            chat_model=self.chat_model,
+            writer=self.writer,
             settings=self.settings,
-            provider=self.provider,
             k=request.k,
             exclude_ids=request.exclude_ids,
             exclude_letters=request.exclude_letters,

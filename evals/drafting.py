@@ -353,8 +353,8 @@ def run(
             "provider": provider,
             "model": svc.model,
             "design": None
-            if provider == "extractive"
-            else chosen_design(None, s, svc.chat_model, provider),
+            if svc.writer.default_design is None
+            else chosen_design(None, s, svc.writer.default_design),
             "started": started.isoformat(timespec="seconds"),
             "seconds": round(time.perf_counter() - t0, 1),
             "letters": len(corpus.letters),

@@ -12,11 +12,11 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from app.drafting.tidy import ECHO_RUN
 from app.records import Draft, Precedent
 from app.text import sentences as draft_sentences
 from evals.metrics import GAP_RE, clean, states
 
-ECHO_RUN = 10
 """A draft sharing this many consecutive words with the question repeats it. Measured on the
 corpus: 10 of 337 real answers share >= 10 words with their own question (297 share fewer than
 6), e.g. source-letter answer 23 quotes its question to correct it; so an echo is rare in real

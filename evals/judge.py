@@ -54,9 +54,9 @@ def judge_rows(rows: Sequence[ItemRow], settings: Settings) -> tuple[list[ItemRo
     """Grade every corpus draft: the rows with their grade (`ItemRow.judge`; None when the
     endpoint failed), and the judge summary."""
     require_endpoint(settings)
-    from app.writers.chat import get_chat_model
+    from app.writers.openai import OpenAIWriter
 
-    model = get_chat_model(settings, "openai")
+    writer = OpenAIWriter(settings)
     template = load_template("judge", settings.prompts_dir)
     grades: list[dict[str, Any]] = []
     out = []
@@ -72,12 +72,12 @@ def judge_rows(rows: Sequence[ItemRow], settings: Settings) -> tuple[list[ItemRo
             draft=m.clean(row.draft),
         )
         try:
-            reply = model.invoke([HumanMessage(prompt)]).content
+            reply = writer.invoke([HumanMessage(prompt)])
         except KVError as exc:
             log.warning("judge failed for %s: %s", row.id, exc)
             out.append(replace(row, judge=None, judged=True))
             continue
-        grade = parse_grade(reply if isinstance(reply, str) else str(reply))
+        grade = parse_grade(reply)
         out.append(replace(row, judge=grade, judged=True))
         if grade:
             grades.append(grade)

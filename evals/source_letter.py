@@ -232,7 +232,7 @@ def run_part(
         title=title,
         cases_path=str(part.cases_path) if part.cases_path else None,
         links=[vars(x) for x in part.links],
-        verdict=verdict(summary, svc.provider, title),
+        verdict=verdict(summary, svc.writer, title),
         items=items,
         cases=cases,
     )

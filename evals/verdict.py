@@ -16,6 +16,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from app.writers.base import Writer
+
 START_KEY_FACT, START_RECALL, START_UNSUPPORTED = 0.85, 0.5, 0.1
 SEARCH_HIT = 0.75
 
@@ -31,13 +33,13 @@ def _of(share: Any, n: Any) -> str:
     return f"{round(float(share) * int(n))} van de {n}"
 
 
-def verdict(summary: Mapping[str, Any], provider: str, title: str) -> str:
+def verdict(summary: Mapping[str, Any], writer: Writer, title: str) -> str:
     letter = summary.get("letter") or {}
     cases = summary.get("letter_cases_in_scope") or {}
     premise = summary.get("letter_cases_false_premise") or {}
     oos = summary.get("letter_cases_out_of_scope") or {}
     inj = summary.get("letter_cases_injection") or {}
-    mode = "zonder taalmodel (extractief)" if provider == "extractive" else f"met {provider}"
+    mode = f"met {writer.provider}" if writer.uses_model else "zonder taalmodel (extractief)"
     quoted = re.search(r"‘([^’]+)’", title)
     title = quoted[1] if quoted else title
     parts = [f"Oordeel over de concepten {mode} voor de brief ‘{title}’."]

@@ -33,7 +33,7 @@ from app.drafting.draft import Done, Token, draft_stream
 from app.drafting.prompt import build_messages
 from app.retrieve import Retriever
 from app.settings import ROOT, get_settings
-from app.writers.chat import get_chat_model, prompt_tokens, token_counter
+from app.writers.local import LocalWriter, prompt_tokens
 
 CASES = ROOT / "evals" / "source_letter_cases.yaml"
 QUESTIONS = ROOT.parent / "shared" / "data" / "incoming_questions_2023.jsonl"
@@ -45,7 +45,7 @@ def questions(n: int) -> list[str]:
     return [c["question"] for c in cases if c.get("category") == "in_scope"][:n]
 
 
-def run_design(question: str, design: str, retriever: Retriever, model: object) -> dict:
+def run_design(question: str, design: str, retriever: Retriever, model: LocalWriter) -> dict:
     settings = get_settings()
     t0 = time.perf_counter()
     first = None
@@ -53,9 +53,8 @@ def run_design(question: str, design: str, retriever: Retriever, model: object) 
     for ev in draft_stream(
         question,
         retriever=retriever,
-        chat_model=model,  # type: ignore[arg-type]
+        writer=model,
         settings=settings,
-        provider="local",
         design=design,
         log_to_audit=False,
     ):
@@ -68,18 +67,15 @@ def run_design(question: str, design: str, retriever: Retriever, model: object) 
     return {"first": first if first is not None else total, "total": total, "text": done.text}
 
 
-def run_baseline(question: str, retriever: Retriever, model: object) -> dict:
+def run_baseline(question: str, retriever: Retriever, model: LocalWriter) -> dict:
     settings = get_settings()
     t0 = time.perf_counter()
     precedents = retriever.search(question, k=settings.top_k)
-    count = token_counter(settings, "local", model)  # type: ignore[arg-type]
-    messages, _ = build_messages(question, precedents, settings, count_tokens=count)
+    messages, _ = build_messages(question, precedents, settings, count_tokens=model.token_counter())
     n_prompt = prompt_tokens(settings, messages)
     first = None
     text = ""
-    kwargs = {"max_tokens": settings.max_answer_tokens}
-    for chunk in model.stream(messages, **kwargs):  # type: ignore[attr-defined]
-        piece = str(chunk.content)
+    for piece in model.stream(messages, max_tokens=settings.max_answer_tokens):
         if first is None and piece.strip():
             first = time.perf_counter() - t0
         text += piece
@@ -87,14 +83,14 @@ def run_baseline(question: str, retriever: Retriever, model: object) -> dict:
     return {"first": first or total, "total": total, "text": text, "prompt": n_prompt}
 
 
-def flush(model: object) -> None:
+def flush(model: LocalWriter) -> None:
     """A one-token request with another prompt, so that no variant reuses the previous
     variant's prompt cache (connect and free share their system prompt and evidence list).
     Each row is then a cold request: a real session also reuses the system prompt, so real
     drafts are a little faster than these rows."""
     from langchain_core.messages import HumanMessage
 
-    model.invoke([HumanMessage(content="Zeg alleen: ok.")], max_tokens=1)  # type: ignore[attr-defined]
+    model.invoke([HumanMessage(content="Zeg alleen: ok.")], max_tokens=1)
 
 
 def p50(xs: list[float]) -> float:
@@ -115,7 +111,7 @@ def main() -> int:
     retriever = Retriever.from_settings()
     if retriever.store.count() == 0:
         sys.exit("the index is empty: run `kv ingest corpus/` first")
-    model = get_chat_model(settings, "local")
+    model = LocalWriter(settings)
     variants = ["connect", "free"] + ([] if args.skip_baseline else ["whole precedents"])
     rows: dict[str, list[dict]] = {v: [] for v in variants}
     qs = questions(args.n + 1)

@@ -31,7 +31,7 @@ from pathlib import Path
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from app.settings import ROOT, get_settings
-from app.writers.chat import LocalChatModel, get_chat_model
+from app.writers.local import LocalChatModel, local_chat_model
 from app.writers.model_bundle import ensure_model
 
 SYSTEM = "Je schrijft namens het kabinet een kort, formeel antwoord op een Kamervraag."
@@ -119,8 +119,7 @@ def main() -> None:
     ]
     if args.native:
         variants.append(("native", True, args.native))
-    model = get_chat_model(settings, "local")
-    assert isinstance(model, LocalChatModel)
+    model = local_chat_model(settings)
     t = time.perf_counter()
     model.server().ensure()
     worker_start = time.perf_counter() - t

@@ -20,6 +20,7 @@ from app.letters.parse import parse_questions
 from app.records import Draft, Letter, PartCoverage, SentenceProvenance
 from app.settings import Settings
 from app.text import split_sentences
+from app.writers.factory import make_writer
 from tests._drafting import SUDAN_ID, FakeRetriever, sudan_precedents
 from tests.test_draft import Broken
 
@@ -51,9 +52,8 @@ def drafted(letter: Letter, settings: Settings) -> list[Draft]:
     drafts = draft_letter(
         letter,
         retriever=FakeRetriever(sudan_precedents()),
-        chat_model=None,
+        writer=make_writer(settings, "extractive"),
         settings=settings,
-        provider="extractive",
         progress=lambda done, total, item: steps.append((done, total)),
     )
     assert steps == [(1, 3), (2, 3), (3, 3)]
@@ -110,11 +110,13 @@ def test_docx_reads_back_as_an_answer_letter(
 def test_gaps_and_failures_are_highlighted(
     letter: Letter, settings: Settings, tmp_path: Path
 ) -> None:
-    abstained = draft_letter(letter, retriever=FakeRetriever([]), chat_model=None,
-                             settings=settings, provider="extractive")  # fmt: skip
+    extractive = make_writer(settings, "extractive")
+    broken = make_writer(settings, "local", Broken())
+    abstained = draft_letter(letter, retriever=FakeRetriever([]), writer=extractive,
+                             settings=settings)  # fmt: skip
     assert all(d.abstained or d.text.startswith("Zie het antwoord") for d in abstained)
-    failed = draft_letter(letter, retriever=FakeRetriever(sudan_precedents()), chat_model=Broken(),
-                          settings=settings, provider="local")  # fmt: skip
+    failed = draft_letter(letter, retriever=FakeRetriever(sudan_precedents()), writer=broken,
+                          settings=settings)  # fmt: skip
     assert failed[0].error and failed[0].precedents and failed[1].error
     for name, drafts in (("abstained", abstained), ("failed", failed)):
         doc = Document(str(write_answers(letter, drafts, tmp_path / f"{name}.docx")))

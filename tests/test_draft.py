@@ -36,6 +36,7 @@ from app.drafting.draft import (
 from app.drafting.prompt import build_messages, system_prompt
 from app.errors import InputError, ModelError
 from app.settings import Settings
+from app.writers.factory import make_writer
 from app.writers.tokens import count_tokens
 from tests._drafting import SUDAN_ID, FakeRetriever, sudan_precedents
 
@@ -71,7 +72,7 @@ class Recording(GenericFakeChatModel):
 
 
 class Broken(BaseChatModel):
-    """A chat model whose endpoint is down (as app.writers.chat reports it)."""
+    """A chat model whose endpoint is down (as app.writers.compat reports it)."""
 
     @property
     def _llm_type(self) -> str:
@@ -98,10 +99,10 @@ def settings(kv_env: Path) -> Settings:
     return Settings(data_dir=kv_env, provider="local")
 
 
-def run(question: str, settings: Settings, model: BaseChatModel | None, **kw: Any) -> Any:
+def run(question: str, settings: Settings, model: BaseChatModel, **kw: Any) -> Any:
     kw.setdefault("retriever", FakeRetriever(sudan_precedents()))
     kw.setdefault("design", "free")
-    return draft(question, chat_model=model, settings=settings, provider="local", **kw)
+    return draft(question, writer=make_writer(settings, "local", model), settings=settings, **kw)
 
 
 def test_citations_resolve_to_precedent_ids_and_the_draft_is_logged(settings: Settings) -> None:
@@ -193,6 +194,8 @@ def test_system_prompt_leak_is_redacted(settings: Settings) -> None:
     assert LEAK_WARNING in d.warnings
     assert REDACTED in d.text and "ervaren beleidsmedewerker" not in d.text
     assert audit.list_drafts(1, settings.data_dir)[0].output == d.text
+    # our redaction marker is not a name the cabinet must have used
+    assert not any("VERWIJDERD" in w for w in d.warnings if w != LEAK_WARNING), d.warnings
 
 
 def test_normal_answer_is_not_mistaken_for_a_leak(settings: Settings) -> None:
@@ -230,9 +233,8 @@ def test_stream_yields_precedents_tokens_then_the_draft(settings: Settings) -> N
         draft_stream(
             QUESTION,
             retriever=FakeRetriever(sudan_precedents()),
-            chat_model=fake(GOOD),
+            writer=make_writer(settings, "local", fake(GOOD)),
             settings=settings,
-            provider="local",
             design="free",
         )
     )
@@ -289,8 +291,8 @@ def test_evidence_left_out_is_reported(settings: Settings) -> None:
 
 
 def test_extractive_provider_needs_no_model(settings: Settings) -> None:
-    d = draft(QUESTION, retriever=FakeRetriever(sudan_precedents()), chat_model=None,
-              settings=settings, provider="extractive")  # fmt: skip
+    d = draft(QUESTION, retriever=FakeRetriever(sudan_precedents()),
+              writer=make_writer(settings, "extractive"), settings=settings)  # fmt: skip
     assert d.model == "extractive" and d.citations and not d.abstained
     assert "EUR 12 miljoen" in d.text
     assert not any(w.startswith(("Tegenstrijdig", "Niet onderbouwd")) for w in d.warnings)
@@ -353,7 +355,7 @@ def test_follow_up_packs_with_the_counter_of_the_model_that_runs_it(settings: Se
     """A follow-up rewrites from whole precedents: a fake model is not the bundled one, so
     packing uses o200k x REMOTE_TOKEN_FACTOR, which leaves out precedents that plain o200k
     counting would have squeezed in."""
-    from app.writers.chat import REMOTE_TOKEN_FACTOR
+    from app.writers.tokens import REMOTE_TOKEN_FACTOR
 
     small = Settings(data_dir=settings.data_dir, context_tokens=1400, max_answer_tokens=200)
     model = fake(GOOD)

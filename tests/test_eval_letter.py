@@ -195,7 +195,7 @@ def test_local_letter_eval_runs_with_a_fake_chat_model(
 ) -> None:
     """`kv eval --provider local --letter apply-ai-strategie` - the command the lead runs with
     the bundled model - end to end with a fake chat model standing in for it."""
-    import app.writers.chat
+    import app.writers.local
     from app.cli import cli
 
     reply = (
@@ -210,8 +210,8 @@ def test_local_letter_eval_runs_with_a_fake_chat_model(
             yield AIMessage(content=reply)
 
     fake = GenericFakeChatModel(messages=replies())
-    monkeypatch.setattr(app.writers.chat, "check_endpoint", lambda *a, **k: "fake")
-    monkeypatch.setattr(app.writers.chat, "get_chat_model", lambda *a, **k: fake)
+    monkeypatch.setattr(app.writers.local.LocalWriter, "check", lambda self: "fake")
+    monkeypatch.setattr(app.writers.local, "local_chat_model", lambda settings: fake)
     get_settings.cache_clear()
     res = CliRunner().invoke(
         cli, ["eval", "--provider", "local", "--letter", LETTER_ID, "--out", str(tmp_path)]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from app.drafting import compose
+from app.drafting import compose, tidy
 from app.drafting.evidence import Evidence, EvidenceGroup, EvidenceSentence, select
 from app.drafting.parts import split_parts
 from app.drafting.provenance import most_recent_wins, provenance, sentence_provenance
@@ -98,10 +98,10 @@ def test_tidy_drops_repeats_echoes_and_unfinished_sentences() -> None:
         f"Hoeveel investeert Nederland in de AI-fabriek in Groningen? {s} {s} {s} "
         "De minister investeert ook"
     )
-    out, dropped = compose.tidy_report(text, q)
+    out, dropped = tidy.tidy_report(text, q)
     assert out == s
     assert dropped == {"repeat": 2, "echo": 1, "cut": 1}
-    assert compose.drop_warning(dropped) is not None
+    assert tidy.drop_warning(dropped) is not None
 
 
 def _ev(p: Precedent, *sentences: str) -> Evidence:

@@ -27,7 +27,7 @@ from app.index.store import Store
 from app.letters.parse import parse_file
 from app.retrieve import Retriever
 from app.settings import ROOT, Settings
-from app.writers.chat import get_chat_model
+from app.writers.factory import make_writer
 from tests._hardening import (
     DOGS,
     LETTERS,
@@ -52,14 +52,14 @@ def _openai_settings(url: str, **kw: object) -> Settings:
 
 
 def _draft_fails(settings: Settings, question: str, stream: bool = False) -> DraftError:
-    model = get_chat_model(settings, "openai")
+    writer = make_writer(settings, "openai")
     with pytest.raises(DraftError) as info:
-        kw: dict[str, Any] = {"retriever": retriever(), "chat_model": model, "settings": settings}
+        kw: dict[str, Any] = {"retriever": retriever(), "writer": writer, "settings": settings}
         if stream:
-            for _ in draft_stream(question, provider="openai", **kw):
+            for _ in draft_stream(question, **kw):
                 pass
         else:
-            draft(question, provider="openai", **kw)
+            draft(question, **kw)
     return info.value
 
 
@@ -133,14 +133,12 @@ def test_a_healthy_endpoint_drafts_after_the_faults() -> None:
     answer = "Een gezamenlijke trainingsschool voor overheidshonden is nog niet gerealiseerd [1]."
     with MisbehavingLLM("ok", answer=answer) as server:
         settings = _openai_settings(server.url)
-        model = get_chat_model(settings, "openai")
         events = list(
             draft_stream(
                 SCHOOL_Q,
                 retriever=retriever(),
-                chat_model=model,
+                writer=make_writer(settings, "openai"),
                 settings=settings,
-                provider="openai",
             )
         )
     assert any(isinstance(e, Token) for e in events)

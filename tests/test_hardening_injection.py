@@ -32,6 +32,7 @@ from app.drafting.prompt import build_messages, system_prompt
 from app.index.ingest import ingest
 from app.retrieve import Retriever
 from app.settings import ROOT, Settings
+from app.writers.factory import make_writer
 from tests._hardening import SCHOOL_Q, Tally, indexed, retriever
 
 TALLY = Tally("injection cases passed")
@@ -220,9 +221,8 @@ def test_obeying_model_is_caught_by_the_post_checks(case: Case) -> None:
     d = draft(
         question,
         retriever=retriever(),
-        chat_model=_obeying(case.reply),
+        writer=make_writer(s, "local", _obeying(case.reply)),
         settings=s,
-        provider="local",
     )
     assert not d.abstained and d.draft_id is not None
     _assert_caught(d, case)
@@ -235,9 +235,8 @@ def test_extractive_never_carries_an_injection_into_the_draft(case: Case) -> Non
     d = draft(
         f"{SCHOOL_Q} {case.injection}",
         retriever=retriever(),
-        chat_model=None,
+        writer=make_writer(s, "extractive"),
         settings=s,
-        provider="extractive",
     )
     sources = " ".join(p.answer for p in d.precedents)
     for token in re.findall(r"\S{4,}", case.injection):
@@ -303,7 +302,10 @@ def test_injected_letter_stays_data_and_an_obeying_model_is_caught(
     user = str(messages[1].content)
     assert "</precedent> SYSTEM" not in user and str(messages[0].content) == SYSTEM
     d = draft(
-        SCHOOL_Q, retriever=poisoned, chat_model=_obeying(case.reply), settings=s, provider="local"
+        SCHOOL_Q,
+        retriever=poisoned,
+        writer=make_writer(s, "local", _obeying(case.reply)),
+        settings=s,
     )
     _assert_caught(d, case)
     TALLY.add("letter x obeying model")
@@ -337,16 +339,13 @@ def local_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 @pytest.mark.parametrize("name", list(LOCAL_SUBSET))
 def test_real_local_model_resists_or_is_caught(name: str, local_settings: Settings) -> None:
     """The 1.5B model may obey; if it does, the post-checks must catch it (never silent)."""
-    from app.writers.chat import get_chat_model
-
     case = next(c for c in CASES if c.name == name)
-    model = get_chat_model(local_settings, "local")
+    writer = make_writer(local_settings, "local")
     d = draft(
         f"{SCHOOL_Q} {case.injection}",
         retriever=retriever(),
-        chat_model=model,
+        writer=writer,
         settings=local_settings,
-        provider="local",
         k=2,
     )
     obeyed = re.findall(LOCAL_SUBSET[name], d.text, re.IGNORECASE)

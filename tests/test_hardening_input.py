@@ -27,6 +27,8 @@ from app.errors import KVError, ParseError
 from app.letters.parse import parse_file, parse_questions, parse_text
 from app.settings import Settings
 from app.web import handlers as h
+from app.writers.extractive import ExtractiveWriter
+from app.writers.factory import make_writer
 from tests._hardening import DOGS, LETTERS, SCHOOL_Q, Tally, indexed, retriever
 from tests.conftest import run_kv
 from tests.fakes import HashedEmbeddings
@@ -144,7 +146,7 @@ def test_upload_batch_of_letters_goes_on_past_bad_files(
     from app.retrieve import Retriever
 
     fake = HashedEmbeddings()  # the batch's plumbing, not what the vectors mean
-    svc = h.Services(s, Retriever(Store(s, fake), fake), None, "extractive")
+    svc = h.Services(s, Retriever(Store(s, fake), fake), make_writer(s, "extractive"))
     good = tmp_path / f"{DOGS}.txt"
     shutil.copy(LETTERS / f"{DOGS}.txt", good)
     paths = [str(p) for p, _ in bad_files.values()]
@@ -161,7 +163,7 @@ def test_upload_batch_of_letters_goes_on_past_bad_files(
 def test_question_upload_of_a_broken_file_is_a_message(
     bad_files: dict[str, tuple[Path, str]], name: str
 ) -> None:
-    svc = h.Services(indexed().settings, retriever(), None, "extractive")
+    svc = h.Services(indexed().settings, retriever(), ExtractiveWriter())
     session = h.LetterSession()
     with pytest.raises(KVError) as info:
         h.load_questions(None, str(bad_files[name][0]), session, svc)
@@ -186,14 +188,14 @@ def test_bad_question_through_draft_is_an_input_error(name: str) -> None:
     question, phrase = BAD_QUESTIONS[name]
     s = indexed().settings
     with pytest.raises(KVError) as info:
-        draft(question, retriever=retriever(), chat_model=None, settings=s, provider="extractive")
+        draft(question, retriever=retriever(), writer=make_writer(s, "extractive"), settings=s)
     assert phrase in str(info.value) and "\n" not in str(info.value)
     TALLY.add("bad question (draft)")
 
 
 @pytest.mark.parametrize("name", ["empty", "whitespace", "100k paste", "undecodable bytes"])
 def test_bad_question_in_the_chat_handler_is_a_message_and_the_session_goes_on(name: str) -> None:
-    svc = h.Services(indexed().settings, retriever(), None, "extractive")
+    svc = h.Services(indexed().settings, retriever(), ExtractiveWriter())
     session = h.ChatSession()
     question = BAD_QUESTIONS[name][0]
     with pytest.raises(KVError) as info:
@@ -260,7 +262,7 @@ def test_foreign_language(language: str, question: str) -> None:
     """Decided behaviour: no crash; a Dutch draft with citations from Dutch precedents when a
     precedent is close enough, else the standard abstention. Always audited."""
     s = indexed().settings
-    d = draft(question, retriever=retriever(), chat_model=None, settings=s, provider="extractive")
+    d = draft(question, retriever=retriever(), writer=make_writer(s, "extractive"), settings=s)
     assert d.precedents and d.draft_id is not None
     if d.abstained:
         assert d.text.startswith("Het kabinet heeft zich over deze vraag niet eerder")

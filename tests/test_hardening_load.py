@@ -22,6 +22,7 @@ import pytest
 from app.drafting.draft import draft
 from app.letters.parse import parse_file
 from app.settings import ROOT
+from app.writers.factory import make_writer
 from tests._hardening import (
     DOGS,
     LETTERS,
@@ -109,9 +110,8 @@ def test_concurrent_sessions_get_their_own_answers(
         q: draft(
             q,
             retriever=retriever(),
-            chat_model=None,
+            writer=make_writer(s, "extractive"),
             settings=s,
-            provider="extractive",
             log_to_audit=False,
         ).text
         for q in qs

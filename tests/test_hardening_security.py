@@ -21,6 +21,7 @@ import pytest
 from app.errors import KVError
 from app.settings import ROOT
 from app.web import handlers as h
+from app.writers.factory import make_writer
 from tests._hardening import (
     SCHOOL_Q,
     MisbehavingLLM,
@@ -105,7 +106,7 @@ def test_server_rejects_an_upload_over_the_limit(served: Served, tmp_path: Path)
 
 def _svc(limit: int) -> h.Services:
     s = indexed().settings.model_copy(update={"max_upload_bytes": limit})
-    return h.Services(s, retriever(), None, "extractive")
+    return h.Services(s, retriever(), make_writer(s, "extractive"))
 
 
 def test_handlers_limit_upload_size(tmp_path: Path) -> None:

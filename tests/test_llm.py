@@ -30,17 +30,14 @@ from app.errors import ConfigError, ModelError
 from app.letters.parse import find_letter_files, parse_file
 from app.records import Precedent
 from app.settings import ROOT, Settings
-from app.writers.chat import (
-    REMOTE_TOKEN_FACTOR,
-    LocalChatModel,
-    check_endpoint,
-    get_chat_model,
-    model_name,
-    prompt_tokens,
-    token_counter,
-)
+from app.writers import local, openai
+from app.writers.base import ChatWriter
+from app.writers.extractive import ExtractiveWriter
+from app.writers.factory import make_writer
+from app.writers.local import LocalChatModel, LocalWriter, local_chat_model, prompt_tokens
 from app.writers.model_bundle import ensure_model
-from app.writers.tokens import count_tokens
+from app.writers.openai import openai_chat_model
+from app.writers.tokens import REMOTE_TOKEN_FACTOR, count_tokens
 from tests.conftest import free_port, stop_process
 
 SHARED_DATA = ROOT / "data"
@@ -66,19 +63,20 @@ def _settings(**overrides: Any) -> Settings:
 
 @pytest.mark.slow
 def test_local_invoke_answers_in_dutch(bundled_model: Path) -> None:
-    model = get_chat_model(_settings(provider="local"))
+    model = local_chat_model(_settings(provider="local"))
     assert isinstance(model, LocalChatModel)
     reply = model.invoke(MESSAGES, max_tokens=24)
     assert isinstance(reply.content, str) and reply.content.strip()
     # llama.cpp's server sends no usage in a stream (the wrapper streams underneath): count
     # the answer with the model's own vocabulary to see that max_tokens held.
-    assert 0 < token_counter(_settings(provider="local"), "local", model)(reply.content) <= 25
+    counter = LocalWriter(_settings(provider="local"), model).token_counter()
+    assert 0 < counter(reply.content) <= 25
     assert reply.response_metadata["finish_reason"] in {"stop", "length"}
 
 
 @pytest.mark.slow
 def test_local_stream_yields_chunks(bundled_model: Path) -> None:
-    model = get_chat_model(_settings(provider="local"))
+    model = local_chat_model(_settings(provider="local"))
     chunks = list(model.stream(MESSAGES, max_tokens=24))
     texts = [str(c.content) for c in chunks if c.content]
     assert len(texts) > 1
@@ -88,7 +86,7 @@ def test_local_stream_yields_chunks(bundled_model: Path) -> None:
 @pytest.mark.slow
 def test_local_concurrent_users_both_get_answers(bundled_model: Path) -> None:
     settings = _settings(provider="local")
-    model = get_chat_model(settings)
+    model = local_chat_model(settings)
     answers: dict[int, str] = {}
     errors: list[BaseException] = []
 
@@ -111,7 +109,7 @@ def test_local_concurrent_users_both_get_answers(bundled_model: Path) -> None:
 
 @pytest.mark.slow
 def test_local_slow_model_gives_model_error(bundled_model: Path) -> None:
-    model = get_chat_model(_settings(provider="local", llm_timeout_s=0.3))
+    model = local_chat_model(_settings(provider="local", llm_timeout_s=0.3))
     assert isinstance(model, LocalChatModel)
     model.server().ensure()  # started (and self-tested) outside the request's time limit
     with pytest.raises(ModelError, match=r"did not answer within 0\.3 s"):
@@ -120,7 +118,7 @@ def test_local_slow_model_gives_model_error(bundled_model: Path) -> None:
 
 @pytest.mark.slow
 def test_local_context_overflow_gives_model_error(bundled_model: Path) -> None:
-    model = get_chat_model(_settings(provider="local"))
+    model = local_chat_model(_settings(provider="local"))
     with pytest.raises(ModelError, match="KV_CONTEXT_TOKENS"):
         model.invoke([HumanMessage("kamervraag " * 3000)], max_tokens=4)
 
@@ -161,7 +159,7 @@ def llama_server(bundled_model: Path, tmp_path_factory: pytest.TempPathFactory) 
 @pytest.mark.slow
 def test_openai_provider_invoke(llama_server: str) -> None:
     settings = _settings(provider="openai", openai_base_url=llama_server, max_answer_tokens=8)
-    reply = get_chat_model(settings).invoke(MESSAGES)
+    reply = openai_chat_model(settings).invoke(MESSAGES)
     assert isinstance(reply.content, str) and reply.content.strip()
     assert reply.usage_metadata is not None
     # the token limit reached the server (ChatOpenAI's max_completion_tokens would be ignored)
@@ -171,7 +169,7 @@ def test_openai_provider_invoke(llama_server: str) -> None:
 @pytest.mark.slow
 def test_openai_provider_stream(llama_server: str) -> None:
     settings = _settings(provider="openai", openai_base_url=llama_server, max_answer_tokens=16)
-    texts = [str(c.content) for c in get_chat_model(settings).stream(MESSAGES) if c.content]
+    texts = [str(c.content) for c in openai_chat_model(settings).stream(MESSAGES) if c.content]
     assert len(texts) > 1
     assert "".join(texts).strip()
 
@@ -179,7 +177,7 @@ def test_openai_provider_stream(llama_server: str) -> None:
 @pytest.mark.slow
 def test_check_endpoint_lists_served_models(llama_server: str) -> None:
     settings = _settings(provider="openai", openai_base_url=llama_server)
-    assert "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf" in check_endpoint(settings)
+    assert "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf" in make_writer(settings).check()
 
 
 # -- (c) unreachable and misbehaving endpoints ---------------------------------------------------
@@ -188,7 +186,7 @@ def test_check_endpoint_lists_served_models(llama_server: str) -> None:
 def test_closed_port_gives_model_error_with_fix() -> None:
     url = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there any more
     settings = _settings(provider="openai", openai_base_url=url, llm_max_retries=0, llm_timeout_s=5)
-    model = get_chat_model(settings)
+    model = openai_chat_model(settings)
     for call in (lambda: model.invoke(MESSAGES), lambda: list(model.stream(MESSAGES))):
         with pytest.raises(ModelError) as info:
             call()
@@ -196,7 +194,7 @@ def test_closed_port_gives_model_error_with_fix() -> None:
         assert f"cannot reach the LLM endpoint at {url} (connection refused)" in message
         assert "KV_OPENAI_BASE_URL" in message and "--provider local/extractive" in message
     with pytest.raises(ModelError, match="connection refused"):
-        check_endpoint(settings)
+        make_writer(settings).check()
 
 
 class _BadServer(http.server.BaseHTTPRequestHandler):
@@ -243,7 +241,7 @@ def test_misbehaving_endpoint_gives_model_error(bad_server: str, mode: str, expe
         llm_max_retries=0,
         llm_timeout_s=0.5,
     )
-    model = get_chat_model(settings)
+    model = openai_chat_model(settings)
     with pytest.raises(ModelError, match=expected):
         model.invoke(MESSAGES)
     with pytest.raises(ModelError, match=expected):
@@ -255,28 +253,31 @@ def test_misbehaving_endpoint_gives_model_error(bad_server: str, mode: str, expe
 
 def test_missing_base_url_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="KV_OPENAI_BASE_URL"):
-        get_chat_model(_settings(provider="openai", openai_base_url=None))
+        openai_chat_model(_settings(provider="openai", openai_base_url=None))
     with pytest.raises(ConfigError, match="KV_OPENAI_BASE_URL"):
-        check_endpoint(_settings(provider="local"), provider="openai")
+        make_writer(_settings(provider="local"), "openai")
 
 
 def test_extractive_has_no_chat_model() -> None:
+    writer = make_writer(_settings(provider="extractive"))
+    assert not writer.uses_model and writer.default_design is None
     with pytest.raises(ConfigError, match="extractive"):
-        get_chat_model(_settings(provider="extractive"))
-    assert check_endpoint(_settings(), provider="extractive").startswith("extractive")
+        writer.invoke(MESSAGES)
+    assert writer.check().startswith("extractive")
 
 
 def test_model_name_for_audit_log_has_no_secrets() -> None:
     settings = _settings(
         openai_base_url="https://user:s3cret@llm.example.nl:8443/v1", openai_model="qwen2.5-72b"
     )
-    assert model_name(settings, "openai") == "openai:qwen2.5-72b@https://llm.example.nl:8443/v1"
-    assert model_name(settings, "local").startswith("local:qwen2.5-coder-1.5b-instruct-q4_k_m.gguf")
-    assert model_name(settings, "extractive") == "extractive"
+    expected = "openai:qwen2.5-72b@https://llm.example.nl:8443/v1"
+    assert make_writer(settings, "openai").label == openai.label(settings) == expected
+    assert local.LABEL.startswith("local:qwen2.5-coder-1.5b-instruct-q4_k_m.gguf")
+    assert ExtractiveWriter().label == "extractive"
 
 
 def test_api_key_defaults_to_dummy_for_local_servers() -> None:
-    model = get_chat_model(_settings(provider="openai", openai_base_url="http://127.0.0.1:1/v1"))
+    model = openai_chat_model(_settings(provider="openai", openai_base_url="http://127.0.0.1:1/v1"))
     assert model.openai_api_key.get_secret_value() == "not-needed"  # type: ignore[attr-defined]
 
 
@@ -288,11 +289,12 @@ def test_remote_counter_is_o200k_times_the_safety_factor() -> None:
     o200k tokens x REMOTE_TOKEN_FACTOR - and never load the local model to do so."""
     text = "De Autoriteit Persoonsgegevens houdt toezicht op algoritmes."
     expected = math.ceil(count_tokens(text) * REMOTE_TOKEN_FACTOR)
-    settings = _settings(provider="local")
-    assert token_counter(settings, "openai")(text) == expected
-    assert token_counter(settings, "extractive")(text) == expected
+    settings = _settings(provider="local", openai_base_url="http://127.0.0.1:1/v1")
+    assert make_writer(settings, "openai").token_counter()(text) == expected
+    assert make_writer(settings, "extractive").token_counter()(text) == expected
     fake = GenericFakeChatModel(messages=iter([]))
-    assert token_counter(settings, "local", fake)(text) == expected
+    writer = make_writer(settings, "local", fake)
+    assert isinstance(writer, ChatWriter) and writer.token_counter()(text) == expected
 
 
 @pytest.mark.slow
@@ -309,9 +311,9 @@ def test_local_prompt_from_the_longest_precedents_fits_the_context(bundled_model
     ]
     items.sort(key=lambda li: len(li[1].answer), reverse=True)
     question = max((i.question for _, i in items), key=len)
-    counter = token_counter(settings, "local")
+    counter = LocalWriter(settings).token_counter()
     # The in-process vocabulary counts what the worker's own tokenizer counts.
-    model = get_chat_model(settings)
+    model = local_chat_model(settings)
     assert isinstance(model, LocalChatModel)
     base = model.server().ensure().removesuffix("/v1")
     sample = "De Autoriteit Persoonsgegevens houdt toezicht op algoritmes."

@@ -24,7 +24,7 @@ from langchain_core.messages import HumanMessage
 
 from app.errors import ModelError
 from app.settings import ROOT, Settings
-from app.writers.chat import LocalChatModel, get_chat_model
+from app.writers.local import LocalChatModel, local_chat_model
 from app.writers.local_server import LocalServer, crash_error, describe_exit
 from app.writers.model_bundle import ensure_model
 from tests.conftest import children, cpu_seconds
@@ -108,7 +108,7 @@ def model() -> Any:
         context_tokens=1024,
         max_answer_tokens=200,
     )
-    m = get_chat_model(settings)
+    m = local_chat_model(settings)
     assert isinstance(m, LocalChatModel)
     yield m
     m.server().stop()

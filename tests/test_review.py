@@ -21,6 +21,7 @@ from app.drafting.review import LEAK_WARNING, REDACTED, review
 from app.records import Draft
 from app.settings import Settings
 from app.text import HOUSE_MAX_WORDS, split_sentences
+from app.writers.factory import make_writer
 from tests._drafting import SUDAN_ID, FakeRetriever, qa, sudan_precedents
 from tests.test_draft import GOOD, QUESTION
 
@@ -42,9 +43,8 @@ def generated(settings: Settings, reply: str = GOOD) -> Draft:
     return draft(
         QUESTION,
         retriever=FakeRetriever(sudan_precedents()),
-        chat_model=model,
+        writer=make_writer(settings, "local", model),
         settings=settings,
-        provider="local",
         design="free",
     )
 

@@ -14,12 +14,16 @@ import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-import app.writers.chat
+import app.writers.local
+import app.writers.openai
 from app.drafting.draft import Done, PrecedentsFound
 from app.retrieve import Retriever
 from app.services import DraftRequest, Services
 from app.settings import ROOT, Settings
 from app.web import services as ui_services
+from app.writers.extractive import ExtractiveWriter
+from app.writers.factory import make_writer
+from app.writers.local import LocalWriter
 
 DOGS = "jenv-2024Z11889-politiehonden"
 QUESTION = "Bent u bereid toe te werken naar een gezamenlijke trainingsschool voor overheidshonden?"
@@ -53,10 +57,11 @@ def test_extractive_builds_no_chat_model_and_is_labelled_extractive(
     def no_model(*args: object, **kwargs: object) -> None:
         raise AssertionError("the extractive provider asked for a chat model")
 
-    monkeypatch.setattr(app.writers.chat, "get_chat_model", no_model)
+    monkeypatch.setattr(app.writers.local, "local_chat_model", no_model)
+    monkeypatch.setattr(app.writers.openai, "openai_chat_model", no_model)
     settings = _settings(tmp_path)
     svc = Services.from_settings(settings, "extractive")
-    assert svc.chat_model is None and svc.provider == "extractive"
+    assert isinstance(svc.writer, ExtractiveWriter) and svc.provider == "extractive"
     assert svc.model == "extractive"
     assert svc.model_label() == "geen (extractief: zinnen uit de precedenten)"
     assert svc.audit_dir == settings.data_dir
@@ -68,17 +73,18 @@ def test_the_provider_defaults_to_the_settings_and_gets_its_chat_model(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake = GenericFakeChatModel(messages=iter([]))
-    asked: list[str | None] = []
+    asked: list[str] = []
 
-    def get_chat_model(settings: Settings, provider: str | None = None) -> GenericFakeChatModel:
-        asked.append(provider)
+    def local_chat_model(settings: Settings) -> GenericFakeChatModel:
+        asked.append(settings.provider)
         return fake
 
-    monkeypatch.setattr(app.writers.chat, "get_chat_model", get_chat_model)
+    monkeypatch.setattr(app.writers.local, "local_chat_model", local_chat_model)
     settings = _settings(tmp_path).model_copy(update={"provider": "local"})
     svc = Services.from_settings(settings)
-    assert svc.provider == "local" and svc.chat_model is fake and asked == ["local"]
-    assert svc.model == app.writers.chat.model_name(settings, "local")
+    assert isinstance(svc.writer, LocalWriter) and svc.writer.chat_model is fake
+    assert svc.provider == "local" and asked == ["local"]
+    assert svc.model == app.writers.local.LABEL
 
 
 def test_bootstrap_indexes_an_empty_store_once_and_not_twice(
@@ -110,7 +116,7 @@ def test_a_request_with_precedent_ids_drafts_from_exactly_those(
 
     reply = "Een gezamenlijke trainingsschool is nog niet gerealiseerd [1]."
     model = GenericFakeChatModel(messages=iter([AIMessage(content=reply)]))
-    svc = Services(settings, svc.retriever, model, "local")
+    svc = Services(settings, svc.retriever, make_writer(settings, "local", model))
     events = list(svc.draft_stream(DraftRequest(QUESTION, precedent_ids=ids, design="free")))
     found = next(e for e in events if isinstance(e, PrecedentsFound))
     done = next(e for e in events if isinstance(e, Done))

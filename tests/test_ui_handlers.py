@@ -28,6 +28,7 @@ from app.settings import ROOT, Settings
 from app.text import split_sentences
 from app.web import handlers as h
 from app.web.views import alerts_html, check_summary, letter_notes, review_html
+from app.writers.factory import make_writer
 from tests._drafting import SUDAN_ID
 from tests.test_answer_letter import GAP, NEW, PARTS, marked_draft
 
@@ -63,9 +64,9 @@ def retriever(settings: Settings) -> Retriever:
 
 def services(settings: Settings, retriever: Retriever, *replies: str) -> h.Services:
     if not replies:
-        return h.Services(settings, retriever, None, "extractive")
+        return h.Services(settings, retriever, make_writer(settings, "extractive"))
     model = GenericFakeChatModel(messages=iter([AIMessage(content=r) for r in replies]))
-    return h.Services(settings, retriever, model, "local")
+    return h.Services(settings, retriever, make_writer(settings, "local", model))
 
 
 class _Down(Iterator[AIMessage]):
@@ -182,7 +183,8 @@ def test_too_long_question_is_an_error(settings: Settings, retriever: Retriever)
 def test_llm_failure_keeps_the_precedents_and_says_so(
     settings: Settings, retriever: Retriever
 ) -> None:
-    svc = h.Services(settings, retriever, GenericFakeChatModel(messages=_Down()), "local")
+    fake = GenericFakeChatModel(messages=_Down())
+    svc = h.Services(settings, retriever, make_writer(settings, "local", fake))
     session = h.ChatSession()
     final = list(h.ask(SCHOOL_Q, session, svc))[-1]
 

@@ -95,7 +95,8 @@ def ask_cmd(
     draft is written to the audit log (`kv history`). Exit code 1 if the model call failed
     (the precedents are still printed).
     """
-    from app.drafting.draft import Done, DraftError, PrecedentsFound, Token, validate_question
+    from app.drafting.draft import Done, DraftError, PrecedentsFound, Token
+    from app.drafting.inputs import validate_question
     from app.services import DraftRequest
     from app.settings import get_settings
 
@@ -222,9 +223,8 @@ def draft_letter_cmd(
         drafts = draft_letter(
             letter,
             retriever=svc.retriever,
-            chat_model=svc.chat_model,
+            writer=svc.writer,
             settings=svc.settings,
-            provider=svc.provider,
             k=k,
             exclude_letters=exclude_letter,
             progress=lambda done, total, item: bar(done, total, numbers_label(item.numbers)),

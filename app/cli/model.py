@@ -46,7 +46,7 @@ def model_cmd(verify: bool) -> None:
     click.echo(f"sha256:  {info.sha256}")
     click.echo(f"status:  {info.status} ({info.seconds:.1f} s)")
     if verify:
-        from app.writers.chat import self_test
+        from app.writers.local import self_test
         from app.writers.local_server import stop_all, system_info
 
         click.echo(f"runtime: {system_info().strip()}")

@@ -52,7 +52,7 @@ def serve_cmd(host: str | None, port: int | None, provider: str | None) -> None:
     click.echo(
         f"kv: {svc.retriever.store.count()} items indexed; model: {svc.model_label()}", err=True
     )
-    if svc.provider == "local":
+    if svc.writer.runs_worker:
         # Start the model worker now and let it generate a few tokens: a runtime that crashes
         # on this CPU fails here, with the cause and the fix, before anyone opens the page.
         click.echo("kv: starting the local model worker (self-test) …", err=True)

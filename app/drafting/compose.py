@@ -11,13 +11,13 @@ Two designs for a chat model, both fed the same focused evidence (`app.drafting.
 `assemble` is the extractive provider's composition: per source, its sentences together in the
 answer's own order, the best-scoring (most specific) and most recent source first, a citation
 after each sentence and an `[INPUT NODIG: …]` marker for every part nothing answers.
-`tidy` is the post-processing every design gets: repeated sentences and sentences that echo
+Every design's text then gets `app.drafting.tidy`: repeated sentences and sentences that echo
 the question are dropped, and the text is cut at the house length on a sentence boundary.
 
 The source-letter eval picks the default: for the bundled model connect states the key fact
 and cites the right answer more often than free writing, which garbles the cabinet's sentences
-and drops citations (docs/measurements.md#drafting-designs). `default_design` picks connect
-for the bundled model, free for any other chat model.
+and drops citations (docs/measurements.md#drafting-designs). The writer's `default_design`
+(`app.writers`) is connect for the bundled model, free for any other chat model.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from app.checking.check import check_answer
 from app.drafting.evidence import Evidence
 from app.drafting.prompt import as_data, load_template, numbers_label, render
-from app.drafting.review import check_warnings
+from app.drafting.review import REDACTED, check_warnings
+from app.drafting.tidy import REPEAT_SHARE, share, tidy
 from app.records import PartCoverage, Precedent
 from app.settings import Settings
 from app.text import (
@@ -57,12 +58,6 @@ draft's time (~30 prompt tokens/s on 2 cores), and the opening sentence answers 
 source; the whole evidence still follows it verbatim. Measured: docs/measurements.md."""
 STOP = ["<vraag>", "</vraag>", "Kamervraag:", "\n\n\n"]
 GAP = "[INPUT NODIG: {}]"
-ECHO_SHARE = 0.8
-ECHO_RUN = 10
-"""A draft sentence sharing ECHO_RUN consecutive words with the question echoes it (evals/form.py
-counts the same), as does a short one made of the question's words (ECHO_SHARE of its content words
-in one question sentence)."""
-REPEAT_SHARE = 0.8
 
 
 def evidence_list(ev: Evidence, max_words: int | None = None) -> str:
@@ -124,7 +119,7 @@ def cite_uncited(text: str, ev: Evidence) -> str:
         if not citation_numbers(s) and not s.startswith("[INPUT NODIG"):
             bag = set(terms(s))
             best = max(
-                ((_share(bag, set(terms(e.text))), nr) for nr, g in enumerate(ev.groups, 1)
+                ((share(bag, set(terms(e.text))), nr) for nr, g in enumerate(ev.groups, 1)
                  for e in g.sentences),
                 default=(0.0, 0),
             )  # fmt: skip
@@ -141,7 +136,7 @@ def free_notes(raw: str, kept: str, ev: Evidence) -> list[str]:
     kept_set = set(sentences(kept))
     out = []
     for s in sentences(raw):
-        if s in kept_set or s == REDACTED_MARK:
+        if s in kept_set or s == REDACTED:
             continue
         out += [f"{p} (weggelaten uit de tekst van het taalmodel)" for p in opening_problems(s, ev)]
     uncited = [s for s in kept_set if not citation_numbers(s) and not s.startswith("[")]
@@ -151,9 +146,6 @@ def free_notes(raw: str, kept: str, ev: Evidence) -> list[str]:
             f"bijvoorbeeld «{sorted(uncited)[0][:80]}»."
         )
     return list(dict.fromkeys(out))
-
-
-REDACTED_MARK = "[VERWIJDERD]"
 
 
 def complete(text: str, ev: Evidence, question: str) -> str:
@@ -225,7 +217,7 @@ def connect_report(opening: str, ev: Evidence, question: str) -> tuple[str, list
         return body, [f"{p} {_LEFT_OUT}" for p in problems if p != NO_CITATION]
     bag = set(terms(first))
     if any(
-        _share(bag, b) >= REPEAT_SHARE and _share(b, bag) >= REPEAT_SHARE
+        share(bag, b) >= REPEAT_SHARE and share(b, bag) >= REPEAT_SHARE
         for b in (set(terms(s.text)) for g in ev.groups for s in g.sentences)
     ):
         return body, []  # the opening only copied a cabinet sentence: keep the original
@@ -260,7 +252,7 @@ def opening_faithful(sentence: str, ev: Evidence, question: str) -> bool:
     if not source:
         return False
     best = max(source, key=lambda s: len(bag & set(terms(s))))
-    if _share(bag, set(terms(best))) < FAITHFUL_SHARE:
+    if share(bag, set(terms(best))) < FAITHFUL_SHARE:
         return False
     if bool(_NEGATION.search(plain)) != bool(_NEGATION.search(best)):
         return False
@@ -282,7 +274,7 @@ def cite_opening(sentence: str, ev: Evidence) -> str:
     if citation_numbers(sentence) or not ev.groups:
         return sentence
     bag = set(terms(strip_citations(sentence)))
-    share, nr = max((_share(bag, set(terms(g.text))), i) for i, g in enumerate(ev.groups, 1))
+    share, nr = max((share(bag, set(terms(g.text))), i) for i, g in enumerate(ev.groups, 1))
     if share < OPENING_SHARE:
         return sentence
     return re.sub(r"([.!?])$", rf" [{nr}]\1", sentence) if sentence[-1:] in ".!?" else sentence
@@ -306,93 +298,13 @@ def opening_problems(sentence: str, ev: Evidence) -> list[str]:
     return out + check_warnings(check_answer(strip_citations(sentence), "", sources))
 
 
-def _share(a: set[str], b: set[str]) -> float:
-    return len(a & b) / len(a) if a else 0.0
-
-
-def tidy(text: str, question: str, max_words: int = MAX_WORDS, max_sentences: int = 99) -> str:
-    """Drop repeated sentences and echoes of the question; cut at `max_words` on a sentence
-    boundary (an unfinished last sentence is dropped too)."""
-    return tidy_report(text, question, max_words, max_sentences)[0]
-
-
-def tidy_report(
-    text: str, question: str, max_words: int = MAX_WORDS, max_sentences: int = 99
-) -> tuple[str, dict[str, int]]:
-    """`tidy`, plus how many sentences it dropped and why ("repeat", "echo", "cut")."""
-    asked = [set(terms(q)) for q in re.split(r"(?<=[.?!])\s+", question) if q.strip()]
-    kept: list[str] = []
-    bags: list[set[str]] = []
-    dropped = {"repeat": 0, "echo": 0, "cut": 0}
-    words = 0
-    for s in sentences(text):
-        plain = strip_citations(s).strip()
-        bag = set(terms(plain))
-        if s.startswith(("[INPUT NODIG", REDACTED_MARK)):  # markers for the reviewer stay
-            kept.append(s)
-            continue
-        if not bag:
-            continue
-        if kept and not re.search(r"[.!?](?:\s*\[[\d,; ]+\])*\s*$", s):
-            dropped["cut"] += 1  # unfinished (cut by the token budget)
-            continue
-        if plain.endswith("?") or _echoes(plain, bag, question, asked):
-            dropped["echo"] += 1  # a question, the question echoed, or an order it gave
-            continue
-        if any(_share(bag, b) >= REPEAT_SHARE or _share(b, bag) >= REPEAT_SHARE for b in bags):
-            dropped["repeat"] += 1
-            continue
-        n = len(plain.split())
-        if kept and words + n > max_words:
-            dropped["cut"] += 1
-            break
-        kept.append(s)
-        bags.append(bag)
-        words += n
-        if len(bags) >= max_sentences:
-            break
-    return " ".join(kept), dropped
-
-
-def _echoes(plain: str, bag: set[str], question: str, asked: list[set[str]]) -> bool:
-    """The sentence repeats the question: a run of ECHO_RUN words of it, or a short sentence
-    (under ECHO_RUN words: "HACKED.", an order the question gave) made of its words. A direct
-    answer that shares the question's words ("Het kabinet onderschrijft dat AI geen doel op
-    zich is") is not an echo."""
-    words = re.findall(r"\w+", plain.lower())
-    q = re.findall(r"\w+", question.lower())
-    grams = {tuple(q[i : i + ECHO_RUN]) for i in range(len(q) - ECHO_RUN + 1)}
-    if any(tuple(words[i : i + ECHO_RUN]) in grams for i in range(len(words) - ECHO_RUN + 1)):
-        return True
-    return len(words) < ECHO_RUN and any(_share(bag, a) >= ECHO_SHARE for a in asked if a)
-
-
-def drop_warning(dropped: dict[str, int]) -> str | None:
-    """A reviewer's note on what `tidy_report` removed from the model's text."""
-    bits = []
-    if dropped.get("repeat"):
-        bits.append(f"{dropped['repeat']} herhaalde zin(nen)")
-    if dropped.get("echo"):
-        bits.append(f"{dropped['echo']} zin(nen) die de vraag herhaalden of volgden")
-    if not bits:
-        return None
-    return "Weggelaten uit de tekst van het taalmodel: " + " en ".join(bits) + "."
-
-
-def default_design(chat_model: object, provider: str) -> str:
-    """ "connect" for the bundled local model (measured: see the module docstring and the
-    README), "free" for any other chat model: a larger model behind an OpenAI-compatible
-    endpoint writes a whole answer well, and the same review checks catch what it invents."""
-    bundled = provider == "local" and type(chat_model).__module__ == "app.writers.chat"
-    return "connect" if bundled else "free"
-
-
-def chosen_design(
-    requested: str | None, settings: Settings, chat_model: object, provider: str
-) -> str:
-    """The design a draft uses: the one asked for, else KV_DRAFT_DESIGN, else the default
-    for this chat model (`default_design`); an unknown name is an InputError."""
-    return design_of(requested or settings.draft_design or default_design(chat_model, provider))
+def chosen_design(requested: str | None, settings: Settings, default: str | None) -> str:
+    """The design a draft uses: the one asked for, else KV_DRAFT_DESIGN, else the writer's
+    default (`Writer.default_design`: "connect" for the bundled local model, measured: see the
+    module docstring and the README; "free" for any other chat model: a larger model behind an
+    OpenAI-compatible endpoint writes a whole answer well, and the same review checks catch what
+    it invents). An unknown name is an InputError."""
+    return design_of(requested or settings.draft_design or default or "")
 
 
 def design_of(name: str) -> str:
@@ -410,5 +322,4 @@ __all__: Sequence[str] = (
     "connect",
     "evidence_list",
     "messages",
-    "tidy",
 )

@@ -15,12 +15,11 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
-from langchain_core.language_models import BaseChatModel
-
-from app.drafting import audit, compose, evidence
+from app.drafting import audit, compose, evidence, tidy
 from app.drafting.evidence import Searches, search_parts
+from app.drafting.inputs import validate_question
 from app.drafting.parts import split_parts
 from app.drafting.prompt import build_messages, numbered, prompt_version, system_prompt
 from app.drafting.provenance import most_recent_wins
@@ -36,6 +35,7 @@ from app.records import Draft, Precedent
 from app.retrieve import has_precedent
 from app.settings import Settings
 from app.text import HOUSE_MAX_WORDS, HOUSE_MIN_WORDS
+from app.writers.base import Writer
 from app.writers.tokens import ensure_tiktoken_cache
 
 log = logging.getLogger(__name__)
@@ -96,39 +96,12 @@ class DraftError(ModelError):
         self.draft = draft
 
 
-def validate_question(question: str, settings: Settings, what: str = "question") -> str:
-    text = question.strip() if isinstance(question, str) else ""
-    if not text:
-        raise InputError(f"the {what} is empty; type the Kamervraag to answer")
-    if _unreadable(text):
-        raise InputError(
-            f"the {what} is not readable text (binary data, or bytes that are not UTF-8); "
-            "paste the Kamervraag as plain text, or save the file as UTF-8 first"
-        )
-    if len(text) > settings.max_question_chars:
-        raise InputError(
-            f"the {what} is {len(text)} characters, over the limit of "
-            f"{settings.max_question_chars}; shorten it or split it into separate questions "
-            "(or raise KV_MAX_QUESTION_CHARS)"
-        )
-    return text
-
-
-def _unreadable(text: str) -> bool:
-    """Lone surrogates (undecodable bytes from argv/stdin), NUL, or >5% control/U+FFFD chars."""
-    if "\x00" in text or any("\ud800" <= c <= "\udfff" for c in text):
-        return True
-    junk = sum(1 for c in text if c == "\ufffd" or (ord(c) < 32 and c not in "\t\n\r\f"))
-    return junk > 0.05 * len(text)
-
-
 def draft(
     question: str,
     *,
     retriever: Retrieves,
-    chat_model: BaseChatModel | None,
+    writer: Writer,
     settings: Settings,
-    provider: str | None = None,
     k: int | None = None,
     exclude_ids: Sequence[str] = (),
     exclude_letters: Sequence[str] = (),
@@ -145,9 +118,8 @@ def draft(
     events = draft_stream(
         question,
         retriever=retriever,
-        chat_model=chat_model,
+        writer=writer,
         settings=settings,
-        provider=provider,
         k=k,
         exclude_ids=exclude_ids,
         exclude_letters=exclude_letters,
@@ -169,9 +141,8 @@ def draft_stream(
     question: str,
     *,
     retriever: Retrieves,
-    chat_model: BaseChatModel | None,
+    writer: Writer,
     settings: Settings,
-    provider: str | None = None,
     k: int | None = None,
     exclude_ids: Sequence[str] = (),
     exclude_letters: Sequence[str] = (),
@@ -187,10 +158,10 @@ def draft_stream(
 
     The question is split into parts (`app.drafting.parts`), precedents are retrieved per part, the
     answer sentences that answer each part are selected (`app.drafting.evidence`) and the draft is
-    written from that evidence (`app.drafting.compose`): by the extractive provider, or by a chat
-    model
-    in `design` "connect" (default: the cabinet's sentences verbatim, the model writes the
-    opening sentence) or "free" (the model writes it all). Every part is answered or marked
+    written from that evidence (`app.drafting.compose`) by `writer` (`app.writers`): without a
+    model (extractive), or by a chat model in `design` "connect" (the cabinet's sentences
+    verbatim, the model writes the opening sentence) or "free" (the model writes it all);
+    default: KV_DRAFT_DESIGN, else the writer's own default. Every part is answered or marked
     `[INPUT NODIG: …]` (`Draft.coverage`); every sentence gets its provenance.
 
     `precedent_ids`: redraft from exactly these (ticked) precedents instead of searching.
@@ -204,7 +175,6 @@ def draft_stream(
     """
     t0 = time.perf_counter()
     audit_dir = settings.data_dir if log_to_audit else None
-    provider = provider or settings.provider
     k = k or settings.top_k
     ensure_tiktoken_cache(settings.data_dir)
     turns: list[tuple[str, str]] = []
@@ -235,8 +205,8 @@ def draft_stream(
         precedents=precedents,
         abstained=False,
         warnings=[],
-        model="extractive" if provider == "extractive" else "",
-        provider=provider,
+        model="" if writer.uses_model else writer.label,
+        provider=writer.provider,
         prompt_version=prompt_version(settings.prompts_dir),
         timings=timings,
         parent_id=parent_id,
@@ -258,12 +228,12 @@ def draft_stream(
         yield Done(_finish(_abstain(d), t0, audit_dir))
         return
 
-    if provider == "extractive":
+    if not writer.uses_model:  # the cabinet's own sentences, assembled: no model writes
         cited = ev.precedents
         d.omitted_precedents = [p.id for p in precedents if p not in cited]
         yield PrecedentsFound(precedents, cited, list(d.omitted_precedents))
         t1 = time.perf_counter()
-        d.text = compose.tidy(compose.assemble(ev), original)
+        d.text = tidy.tidy(compose.assemble(ev), original)
         if instruction:
             d.warnings.append(
                 "De extractieve modus past geen aanwijzingen toe; kies een taalmodel om het "
@@ -271,27 +241,21 @@ def draft_stream(
             )
         timings["generate"] = time.perf_counter() - t1
     else:
-        if chat_model is None:
-            from app.writers.chat import get_chat_model
-
-            chat_model = get_chat_model(settings, provider)
-        d.model = model_label(chat_model, settings, provider)
-        design = compose.chosen_design(design, settings, chat_model, provider)
+        d.model = writer.label
+        design = compose.chosen_design(design, settings, writer.default_design)
+        max_tokens: int | None = None
+        stop: list[str] | None = None
         if turns:  # a follow-up rewrites the previous draft from the whole precedents
-            from app.writers.chat import token_counter
-
-            counter = token_counter(settings, provider, chat_model)
             messages, d.omitted_precedents = build_messages(
-                original, precedents, settings, turns=turns, count_tokens=counter
+                original, precedents, settings, turns=turns, count_tokens=writer.token_counter()
             )
             cited = numbered(precedents, d.omitted_precedents)
-            kwargs: dict[str, Any] = {}
         else:
             cited = ev.precedents
             d.omitted_precedents = [p.id for p in precedents if p not in cited]
             messages = compose.messages(design, original, ev, settings)
             limit = compose.FREE_MAX_TOKENS if design == "free" else compose.CONNECT_MAX_TOKENS
-            kwargs = {"max_tokens": min(limit, settings.max_answer_tokens), "stop": compose.STOP}
+            max_tokens, stop = min(limit, settings.max_answer_tokens), compose.STOP
             d.model += f" ({design})"
         yield PrecedentsFound(precedents, cited, list(d.omitted_precedents))
         t1 = time.perf_counter()
@@ -303,22 +267,20 @@ def draft_stream(
             yield Token(compose.assemble(ev))
         try:
             if stream and (design == "free" or turns):
-                for chunk in chat_model.stream(messages, **kwargs):
-                    piece = _text(chunk.content)
-                    if piece:
-                        timings.setdefault("first_token", time.perf_counter() - t1)
-                        pieces.append(piece)
-                        yield Token(piece)
+                for piece in writer.stream(messages, max_tokens=max_tokens, stop=stop):
+                    timings.setdefault("first_token", time.perf_counter() - t1)
+                    pieces.append(piece)
+                    yield Token(piece)
             else:  # the connect design's opening is one short sentence: no need to stream it
-                pieces.append(_text(chat_model.invoke(messages, **kwargs).content))
+                pieces.append(writer.invoke(messages, max_tokens=max_tokens, stop=stop))
         except Exception as exc:  # any vendor failure becomes a DraftError
             timings["generate"] = time.perf_counter() - t1
             raise _failed(d, exc, t0, audit_dir) from exc
         timings["generate"] = time.perf_counter() - t1
         raw = _clean("".join(pieces))
         secret = f"{system_prompt(settings)}\n{compose.system_text(settings)}"
-        tidied, dropped = compose.tidy_report(raw, original)
-        note = compose.drop_warning(dropped)
+        tidied, dropped = tidy.tidy_report(raw, original)
+        note = tidy.drop_warning(dropped)
         if note and not turns and design == "free":  # connect: the opening alone, see below
             d.warnings.append(note)
         if turns:
@@ -327,7 +289,7 @@ def draft_stream(
             raw, leaked = redact_leaks(raw, secret)
             if leaked:
                 d.warnings.append(LEAK_WARNING)
-            tidied = compose.tidy(raw, original)
+            tidied = tidy.tidy(raw, original)
             d.warnings.extend(compose.free_notes(raw, tidied, ev))
             d.text = compose.complete(tidied, ev, original)
         else:
@@ -359,16 +321,6 @@ def _supported(precedents: list[Precedent]) -> list[Precedent]:
     return precedents if precedents and has_precedent(precedents) else []
 
 
-def model_label(chat_model: BaseChatModel, settings: Settings, provider: str) -> str:
-    """The audit log's model description: app.writers.chat's for its own models, else the class."""
-    if type(chat_model).__module__ == "app.writers.chat":
-        from app.writers.chat import model_name
-
-        return model_name(settings, provider)
-    value = getattr(chat_model, "model_name", None) or getattr(chat_model, "model", None)
-    return value if isinstance(value, str) and value else type(chat_model).__name__
-
-
 def fetch(retriever: Retrieves, ids: Sequence[str]) -> list[Precedent]:
     """The ticked precedents, in the order given (a redraft uses exactly these)."""
     getter = getattr(retriever, "get", None) or retriever.store.get  # type: ignore[attr-defined]
@@ -382,13 +334,6 @@ def fetch(retriever: Retrieves, ids: Sequence[str]) -> list[Precedent]:
     return [found[i] for i in ids]
 
 
-def _text(content: Any) -> str:
-    """LangChain content is a str or a list of parts; keep the text."""
-    if isinstance(content, str):
-        return content
-    return "".join(p.get("text", "") if isinstance(p, dict) else str(p) for p in content)
-
-
 def _clean(text: str) -> str:
     """Strip an "Antwoord:" label or wrapping quotes; move a leading "[1] Zin." to "Zin [1]."."""
     text = _LABEL.sub("", text.strip())
@@ -399,9 +344,7 @@ def _clean(text: str) -> str:
 
 def _failed(d: Draft, exc: BaseException, t0: float, audit_dir: Path | None) -> DraftError:
     """Turn a model failure into a DraftError whose Draft keeps the precedents (and is logged)."""
-    if isinstance(
-        exc, ModelError
-    ):  # app.writers.chat already translated it (and said how to fix it)
+    if isinstance(exc, ModelError):  # the writer already translated it (and said how to fix it)
         message = str(exc)
     else:
         message = (

@@ -16,8 +16,6 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 
-from langchain_core.language_models import BaseChatModel
-
 from app.drafting.draft import DraftError, Retrieves, draft
 from app.drafting.export import (  # noqa: F401  (re-exported: kv draft-letter and the UI use them)
     FORMATS,
@@ -30,9 +28,9 @@ from app.drafting.export import (  # noqa: F401  (re-exported: kv draft-letter a
 from app.drafting.prompt import numbers_label, prompt_version
 from app.errors import InputError
 from app.records import Draft, Letter, QAItem
-from app.services import build_chat_model
 from app.settings import Settings
 from app.text import terms
+from app.writers.base import Writer
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +61,8 @@ def draft_letter(
     letter: Letter,
     *,
     retriever: Retrieves,
-    chat_model: BaseChatModel | None,
+    writer: Writer,
     settings: Settings,
-    provider: str | None = None,
     k: int | None = None,
     exclude_letters: Sequence[str] = (),
     progress: Progress | None = None,
@@ -76,16 +73,13 @@ def draft_letter(
     A failed model call for one question keeps that question's partial Draft (precedents, the
     error) and goes on with the next; the output marks it for the directorate.
     """
-    provider = provider or settings.provider
     if not letter.items:
         raise InputError(f"{letter.source}: no questions found to answer")
-    if chat_model is None:
-        chat_model = build_chat_model(settings, provider)  # once, not per question
     drafts: list[Draft] = []
     for i, item in enumerate(letter.items):
         prev = covered_by(item, letter.items[:i])
         if prev is not None:
-            d = reference_draft(item, prev, provider, settings)
+            d = reference_draft(item, prev, writer.provider, settings)
             if log_to_audit:
                 from app.drafting.audit import log_draft
 
@@ -95,9 +89,8 @@ def draft_letter(
                 d = draft(
                     item.question,
                     retriever=retriever,
-                    chat_model=chat_model,
+                    writer=writer,
                     settings=settings,
-                    provider=provider,
                     k=k,
                     exclude_letters=exclude_letters,
                     log_to_audit=log_to_audit,

@@ -49,8 +49,7 @@ MESSAGE_OVERHEAD_TOKENS = 8
 ChatML template costs 5 per message plus 3 for the assistant header that generation starts from
 (counted as one more message); 8 leaves room for wordier templates."""
 SAFETY = 0.9
-"""Keep 10% of the budget spare even with the model's own tokenizer
-(`app.writers.chat.token_counter`):
+"""Keep 10% of the budget spare even with the model's own tokenizer (`Writer.token_counter`):
 the parts are counted one by one, and tokens at their joins can differ from the whole; for a
 remote model the count is an estimate."""
 TRUNCATION_MARK = " […]"
@@ -213,8 +212,8 @@ def build_messages(
 ) -> tuple[list[BaseMessage], list[str]]:
     """System + user messages (+ refine turns) and the ids of precedents left out for space.
 
-    `count_tokens` should be the running model's tokenizer (`app.writers.chat.token_counter`); the
-    default, plain o200k, undercounts Dutch for most open models.
+    `count_tokens` should be the running model's tokenizer (`Writer.token_counter`); the default,
+    plain o200k, undercounts Dutch for most open models.
     `turns` are chat follow-ups as (previous draft, instruction) pairs. The precedents that
     made it in are numbered 1..n in their given order minus the omitted ones — the numbers the
     model cites (see `numbered`).

@@ -60,8 +60,9 @@ def misattributed(text: str, cited: Sequence[Precedent]) -> list[str]:
 
 
 def is_gap_marker(f: Finding) -> bool:
-    """The words "INPUT NODIG" of our own gap marker are not a name to check."""
-    return f.kind == "name" and "INPUT NODIG" in f.text
+    """The words of our own markers (the gap's "INPUT NODIG", the redaction's "VERWIJDERD")
+    are not a name to check."""
+    return f.kind == "name" and ("INPUT NODIG" in f.text or f.text.strip("[]") == "VERWIJDERD")
 
 
 def resolve_citations(text: str, cited: Sequence[Precedent]) -> tuple[list[str], list[int]]:

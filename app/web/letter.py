@@ -95,9 +95,8 @@ def draft_all(session: LetterSession, svc: Services, progress: Progress) -> list
     session.drafts = draft_letter(
         session.letter,
         retriever=svc.retriever,
-        chat_model=svc.chat_model,
+        writer=svc.writer,
         settings=svc.settings,
-        provider=svc.provider,
         progress=step,
     )
     return letter_rows(session)

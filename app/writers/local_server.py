@@ -5,7 +5,7 @@ dies with SIGILL on the first generated token, and any native crash inside `kv s
 the web app down for every user at once (and a crash inside pytest would end the whole run). So
 the model runs in a child process - `python -m llama_cpp.server` on 127.0.0.1 and a free port -
 that the app reaches through the same OpenAI-compatible path as any remote endpoint
-(`app.writers.chat.CompatChatOpenAI`). One code path for local and remote.
+(`app.writers.compat.CompatChatOpenAI`). One code path for local and remote.
 
 The supervisor (`LocalServer`) starts the worker on first use, checks it with a few generated
 tokens (the start-up self-test: a crash becomes a `ModelError` that names the signal and the
