@@ -274,8 +274,8 @@ def cite_opening(sentence: str, ev: Evidence) -> str:
     if citation_numbers(sentence) or not ev.groups:
         return sentence
     bag = set(terms(strip_citations(sentence)))
-    share, nr = max((share(bag, set(terms(g.text))), i) for i, g in enumerate(ev.groups, 1))
-    if share < OPENING_SHARE:
+    best, nr = max((share(bag, set(terms(g.text))), i) for i, g in enumerate(ev.groups, 1))
+    if best < OPENING_SHARE:
         return sentence
     return re.sub(r"([.!?])$", rf" [{nr}]\1", sentence) if sentence[-1:] in ".!?" else sentence
 
