@@ -10,12 +10,13 @@ provider, which also names the model for the audit log, the eval reports and the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.drafting import draft as drafting
-from app.records import Draft, Precedent
+from app.drafting.draft import DraftRequest
+from app.records import Draft
 from app.retrieve import Retriever
 from app.settings import Settings, get_settings
 from app.writers.base import ChatModel, Writer
@@ -38,24 +39,6 @@ def build_retriever(settings: Settings, bootstrap_corpus: bool | Bootstrap = Fal
         else:
             bootstrap_corpus(retriever)
     return retriever
-
-
-@dataclass(frozen=True)
-class DraftRequest:
-    """One draft to write: `app.drafting.draft.draft_stream`'s keyword arguments (see there)."""
-
-    question: str
-    k: int | None = None
-    exclude_ids: Sequence[str] = ()
-    exclude_letters: Sequence[str] = ()
-    precedent_ids: Sequence[str] | None = None
-    searched: Sequence[Precedent] | None = None
-    history: Sequence[tuple[str, str]] | None = None
-    parent_id: int | None = None
-    log_to_audit: bool = True
-    stream: bool | None = None
-    """None: `Services.draft` does not stream (as `drafting.draft.draft`); `draft_stream` does."""
-    design: str | None = None
 
 
 @dataclass(frozen=True)
@@ -124,29 +107,12 @@ class Services:
 
     def draft(self, request: DraftRequest) -> Draft:
         """`app.drafting.draft.draft` for `request` (not streamed unless `request.stream`)."""
-        for event in self._events(request, stream=bool(request.stream)):
-            if isinstance(event, drafting.Done):
-                return event.draft
-        raise AssertionError("draft_stream ended without a Done event")  # pragma: no cover
+        return drafting.draft(
+            request, retriever=self.retriever, writer=self.writer, settings=self.settings
+        )
 
     def draft_stream(self, request: DraftRequest) -> Iterator[drafting.DraftEvent]:
         """`draft.draft_stream` for `request` (streamed unless `request.stream` is False)."""
-        return self._events(request, stream=request.stream is not False)
-
-    def _events(self, request: DraftRequest, *, stream: bool) -> Iterator[drafting.DraftEvent]:
         return drafting.draft_stream(
-            request.question,
-            retriever=self.retriever,
-            writer=self.writer,
-            settings=self.settings,
-            k=request.k,
-            exclude_ids=request.exclude_ids,
-            exclude_letters=request.exclude_letters,
-            precedent_ids=request.precedent_ids,
-            searched=request.searched,
-            history=request.history,
-            parent_id=request.parent_id,
-            log_to_audit=request.log_to_audit,
-            stream=stream,
-            design=request.design,
+            request, retriever=self.retriever, writer=self.writer, settings=self.settings
         )

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import yaml
 
-from app.drafting.draft import Done, Token, draft_stream
+from app.drafting.draft import Done, DraftRequest, Token, draft_stream
 from app.drafting.prompt import build_messages
 from app.retrieve import Retriever
 from app.settings import ROOT, get_settings
@@ -51,12 +51,10 @@ def run_design(question: str, design: str, retriever: Retriever, model: LocalWri
     first = None
     done = None
     for ev in draft_stream(
-        question,
+        DraftRequest(question, design=design, log_to_audit=False),
         retriever=retriever,
         writer=model,
         settings=settings,
-        design=design,
-        log_to_audit=False,
     ):
         if isinstance(ev, Token) and first is None and ev.text.strip():
             first = time.perf_counter() - t0

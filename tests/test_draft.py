@@ -26,7 +26,9 @@ from app.drafting.draft import (
     REDACTED,
     Done,
     DraftError,
+    DraftRequest,
     PrecedentsFound,
+    Retrieves,
     Token,
     draft,
     draft_stream,
@@ -99,10 +101,22 @@ def settings(kv_env: Path) -> Settings:
     return Settings(data_dir=kv_env, provider="local")
 
 
-def run(question: str, settings: Settings, model: BaseChatModel, **kw: Any) -> Any:
-    kw.setdefault("retriever", FakeRetriever(sudan_precedents()))
+def run(
+    question: str,
+    settings: Settings,
+    model: BaseChatModel,
+    retriever: Retrieves | None = None,
+    **kw: Any,
+) -> Any:
+    """Draft `question` with a fake chat model (free design unless `kw` says otherwise);
+    `kw` are `DraftRequest` fields."""
     kw.setdefault("design", "free")
-    return draft(question, writer=make_writer(settings, "local", model), settings=settings, **kw)
+    return draft(
+        DraftRequest(question, **kw),
+        retriever=retriever or FakeRetriever(sudan_precedents()),
+        writer=make_writer(settings, "local", model),
+        settings=settings,
+    )
 
 
 def test_citations_resolve_to_precedent_ids_and_the_draft_is_logged(settings: Settings) -> None:
@@ -231,11 +245,10 @@ def test_model_failure_keeps_precedents_and_is_logged(settings: Settings) -> Non
 def test_stream_yields_precedents_tokens_then_the_draft(settings: Settings) -> None:
     events = list(
         draft_stream(
-            QUESTION,
+            DraftRequest(QUESTION, design="free"),
             retriever=FakeRetriever(sudan_precedents()),
             writer=make_writer(settings, "local", fake(GOOD)),
             settings=settings,
-            design="free",
         )
     )
     assert isinstance(events[0], PrecedentsFound) and len(events[0].numbered) == 2
@@ -291,8 +304,12 @@ def test_evidence_left_out_is_reported(settings: Settings) -> None:
 
 
 def test_extractive_provider_needs_no_model(settings: Settings) -> None:
-    d = draft(QUESTION, retriever=FakeRetriever(sudan_precedents()),
-              writer=make_writer(settings, "extractive"), settings=settings)  # fmt: skip
+    d = draft(
+        DraftRequest(QUESTION),
+        retriever=FakeRetriever(sudan_precedents()),
+        writer=make_writer(settings, "extractive"),
+        settings=settings,
+    )
     assert d.model == "extractive" and d.citations and not d.abstained
     assert "EUR 12 miljoen" in d.text
     assert not any(w.startswith(("Tegenstrijdig", "Niet onderbouwd")) for w in d.warnings)

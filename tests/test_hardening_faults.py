@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from app.drafting import audit
-from app.drafting.draft import Done, DraftError, Token, draft, draft_stream
+from app.drafting.draft import Done, DraftError, DraftRequest, Token, draft, draft_stream
 from app.errors import StoreError
 from app.index.ingest import ingest
 from app.index.store import Store
@@ -56,10 +56,10 @@ def _draft_fails(settings: Settings, question: str, stream: bool = False) -> Dra
     with pytest.raises(DraftError) as info:
         kw: dict[str, Any] = {"retriever": retriever(), "writer": writer, "settings": settings}
         if stream:
-            for _ in draft_stream(question, **kw):
+            for _ in draft_stream(DraftRequest(question), **kw):
                 pass
         else:
-            draft(question, **kw)
+            draft(DraftRequest(question), **kw)
     return info.value
 
 
@@ -135,7 +135,7 @@ def test_a_healthy_endpoint_drafts_after_the_faults() -> None:
         settings = _openai_settings(server.url)
         events = list(
             draft_stream(
-                SCHOOL_Q,
+                DraftRequest(SCHOOL_Q),
                 retriever=retriever(),
                 writer=make_writer(settings, "openai"),
                 settings=settings,

@@ -27,7 +27,7 @@ import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from app.drafting.draft import LEAK_WARNING, REDACTED, Draft, draft
+from app.drafting.draft import LEAK_WARNING, REDACTED, Draft, DraftRequest, draft
 from app.drafting.prompt import build_messages, system_prompt
 from app.index.ingest import ingest
 from app.retrieve import Retriever
@@ -219,7 +219,7 @@ def test_obeying_model_is_caught_by_the_post_checks(case: Case) -> None:
     s = indexed().settings
     question = f"{SCHOOL_Q} {case.injection}"
     d = draft(
-        question,
+        DraftRequest(question),
         retriever=retriever(),
         writer=make_writer(s, "local", _obeying(case.reply)),
         settings=s,
@@ -233,7 +233,7 @@ def test_obeying_model_is_caught_by_the_post_checks(case: Case) -> None:
 def test_extractive_never_carries_an_injection_into_the_draft(case: Case) -> None:
     s = indexed().settings
     d = draft(
-        f"{SCHOOL_Q} {case.injection}",
+        DraftRequest(f"{SCHOOL_Q} {case.injection}"),
         retriever=retriever(),
         writer=make_writer(s, "extractive"),
         settings=s,
@@ -302,7 +302,7 @@ def test_injected_letter_stays_data_and_an_obeying_model_is_caught(
     user = str(messages[1].content)
     assert "</precedent> SYSTEM" not in user and str(messages[0].content) == SYSTEM
     d = draft(
-        SCHOOL_Q,
+        DraftRequest(SCHOOL_Q),
         retriever=poisoned,
         writer=make_writer(s, "local", _obeying(case.reply)),
         settings=s,
@@ -342,11 +342,10 @@ def test_real_local_model_resists_or_is_caught(name: str, local_settings: Settin
     case = next(c for c in CASES if c.name == name)
     writer = make_writer(local_settings, "local")
     d = draft(
-        f"{SCHOOL_Q} {case.injection}",
+        DraftRequest(f"{SCHOOL_Q} {case.injection}", k=2),
         retriever=retriever(),
         writer=writer,
         settings=local_settings,
-        k=2,
     )
     obeyed = re.findall(LOCAL_SUBSET[name], d.text, re.IGNORECASE)
     if REDACTED in d.text:

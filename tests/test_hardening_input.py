@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pypdf import PdfWriter
 
-from app.drafting.draft import draft
+from app.drafting.draft import DraftRequest, draft
 from app.errors import KVError, ParseError
 from app.letters.parse import parse_file, parse_questions, parse_text
 from app.settings import Settings
@@ -188,7 +188,12 @@ def test_bad_question_through_draft_is_an_input_error(name: str) -> None:
     question, phrase = BAD_QUESTIONS[name]
     s = indexed().settings
     with pytest.raises(KVError) as info:
-        draft(question, retriever=retriever(), writer=make_writer(s, "extractive"), settings=s)
+        draft(
+            DraftRequest(question),
+            retriever=retriever(),
+            writer=make_writer(s, "extractive"),
+            settings=s,
+        )
     assert phrase in str(info.value) and "\n" not in str(info.value)
     TALLY.add("bad question (draft)")
 
@@ -262,7 +267,12 @@ def test_foreign_language(language: str, question: str) -> None:
     """Decided behaviour: no crash; a Dutch draft with citations from Dutch precedents when a
     precedent is close enough, else the standard abstention. Always audited."""
     s = indexed().settings
-    d = draft(question, retriever=retriever(), writer=make_writer(s, "extractive"), settings=s)
+    d = draft(
+        DraftRequest(question),
+        retriever=retriever(),
+        writer=make_writer(s, "extractive"),
+        settings=s,
+    )
     assert d.precedents and d.draft_id is not None
     if d.abstained:
         assert d.text.startswith("Het kabinet heeft zich over deze vraag niet eerder")

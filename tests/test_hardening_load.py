@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from app.drafting.draft import draft
+from app.drafting.draft import DraftRequest, draft
 from app.letters.parse import parse_file
 from app.settings import ROOT
 from app.writers.factory import make_writer
@@ -108,11 +108,10 @@ def test_concurrent_sessions_get_their_own_answers(
     s = indexed().settings
     expected = {
         q: draft(
-            q,
+            DraftRequest(q, log_to_audit=False),
             retriever=retriever(),
             writer=make_writer(s, "extractive"),
             settings=s,
-            log_to_audit=False,
         ).text
         for q in qs
     }

@@ -14,7 +14,7 @@ import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from app.drafting.draft import draft, system_texts
+from app.drafting.draft import DraftRequest, draft, system_texts
 from app.drafting.marks import EDITED_NOTE, numbered, revise
 from app.drafting.prompt import system_prompt
 from app.drafting.review import LEAK_WARNING, REDACTED, review
@@ -41,11 +41,10 @@ def settings(kv_env: Path) -> Settings:
 def generated(settings: Settings, reply: str = GOOD) -> Draft:
     model = GenericFakeChatModel(messages=iter([AIMessage(content=reply)]))
     return draft(
-        QUESTION,
+        DraftRequest(QUESTION, design="free"),
         retriever=FakeRetriever(sudan_precedents()),
         writer=make_writer(settings, "local", model),
         settings=settings,
-        design="free",
     )
 
 

@@ -13,7 +13,7 @@ import logging
 import re
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -96,40 +96,34 @@ class DraftError(ModelError):
         self.draft = draft
 
 
+@dataclass(frozen=True)
+class DraftRequest:
+    """One draft to write (see `draft_stream` for what each field does)."""
+
+    question: str
+    k: int | None = None
+    exclude_ids: Sequence[str] = ()
+    exclude_letters: Sequence[str] = ()
+    precedent_ids: Sequence[str] | None = None
+    searched: Sequence[Precedent] | None = None
+    history: Sequence[tuple[str, str]] | None = None
+    parent_id: int | None = None
+    log_to_audit: bool = True
+    stream: bool | None = None
+    """None: `draft` does not stream, `draft_stream` does."""
+    design: str | None = None
+
+
 def draft(
-    question: str,
-    *,
-    retriever: Retrieves,
-    writer: Writer,
-    settings: Settings,
-    k: int | None = None,
-    exclude_ids: Sequence[str] = (),
-    exclude_letters: Sequence[str] = (),
-    precedent_ids: Sequence[str] | None = None,
-    searched: Sequence[Precedent] | None = None,
-    history: Sequence[tuple[str, str]] | None = None,
-    parent_id: int | None = None,
-    log_to_audit: bool = True,
-    stream: bool = False,
-    design: str | None = None,
+    request: DraftRequest, *, retriever: Retrieves, writer: Writer, settings: Settings
 ) -> Draft:
-    """Draft an answer (see `draft_stream` for the arguments; here `stream` defaults to False);
-    returns the logged Draft."""
+    """Draft an answer (see `draft_stream`; not streamed unless `request.stream`); returns the
+    logged Draft."""
     events = draft_stream(
-        question,
+        replace(request, stream=bool(request.stream)),
         retriever=retriever,
         writer=writer,
         settings=settings,
-        k=k,
-        exclude_ids=exclude_ids,
-        exclude_letters=exclude_letters,
-        precedent_ids=precedent_ids,
-        searched=searched,
-        history=history,
-        parent_id=parent_id,
-        log_to_audit=log_to_audit,
-        stream=stream,
-        design=design,
     )
     for event in events:
         if isinstance(event, Done):
@@ -138,23 +132,10 @@ def draft(
 
 
 def draft_stream(
-    question: str,
-    *,
-    retriever: Retrieves,
-    writer: Writer,
-    settings: Settings,
-    k: int | None = None,
-    exclude_ids: Sequence[str] = (),
-    exclude_letters: Sequence[str] = (),
-    precedent_ids: Sequence[str] | None = None,
-    searched: Sequence[Precedent] | None = None,
-    history: Sequence[tuple[str, str]] | None = None,
-    parent_id: int | None = None,
-    log_to_audit: bool = True,
-    stream: bool = True,
-    design: str | None = None,
+    request: DraftRequest, *, retriever: Retrieves, writer: Writer, settings: Settings
 ) -> Iterator[DraftEvent]:
-    """Draft an answer to `question`, yielding PrecedentsFound, Token…, then Done(draft).
+    """Draft an answer to `request.question`, yielding PrecedentsFound, Token…, then Done(draft)
+    (streamed unless `request.stream` is False).
 
     The question is split into parts (`app.drafting.parts`), precedents are retrieved per part, the
     answer sentences that answer each part are selected (`app.drafting.evidence`) and the draft is
@@ -174,8 +155,10 @@ def draft_stream(
     carrying the partial, logged Draft) when the model call fails.
     """
     t0 = time.perf_counter()
-    audit_dir = settings.data_dir if log_to_audit else None
-    k = k or settings.top_k
+    question, history, precedent_ids = request.question, request.history, request.precedent_ids
+    stream = request.stream is not False
+    audit_dir = settings.data_dir if request.log_to_audit else None
+    k = request.k or settings.top_k
     ensure_tiktoken_cache(settings.data_dir)
     turns: list[tuple[str, str]] = []
     instruction: str | None = None
@@ -192,7 +175,13 @@ def draft_stream(
         precedents = fetch(retriever, precedent_ids)
     else:
         precedents = search_parts(
-            retriever, original, parts, k, exclude_ids, exclude_letters, searched
+            retriever,
+            original,
+            parts,
+            k,
+            request.exclude_ids,
+            request.exclude_letters,
+            request.searched,
         )
     timings = {"retrieve": time.perf_counter() - t0}
     log.info("retrieved %s for drafting (%d parts)", [p.id for p in precedents], len(parts))
@@ -209,7 +198,7 @@ def draft_stream(
         provider=writer.provider,
         prompt_version=prompt_version(settings.prompts_dir),
         timings=timings,
-        parent_id=parent_id,
+        parent_id=request.parent_id,
         instruction=instruction,
     )
     if not found:
@@ -242,7 +231,7 @@ def draft_stream(
         timings["generate"] = time.perf_counter() - t1
     else:
         d.model = writer.label
-        design = compose.chosen_design(design, settings, writer.default_design)
+        design = compose.chosen_design(request.design, settings, writer.default_design)
         max_tokens: int | None = None
         stop: list[str] | None = None
         if turns:  # a follow-up rewrites the previous draft from the whole precedents

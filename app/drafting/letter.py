@@ -16,7 +16,7 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 
-from app.drafting.draft import DraftError, Retrieves, draft
+from app.drafting.draft import DraftError, DraftRequest, Retrieves, draft
 from app.drafting.export import (  # noqa: F401  (re-exported: kv draft-letter and the UI use them)
     FORMATS,
     HEADING,
@@ -87,13 +87,15 @@ def draft_letter(
         else:
             try:
                 d = draft(
-                    item.question,
+                    DraftRequest(
+                        item.question,
+                        k=k,
+                        exclude_letters=exclude_letters,
+                        log_to_audit=log_to_audit,
+                    ),
                     retriever=retriever,
                     writer=writer,
                     settings=settings,
-                    k=k,
-                    exclude_letters=exclude_letters,
-                    log_to_audit=log_to_audit,
                 )
             except DraftError as exc:
                 log.warning("question %s of %s: %s", item.label, letter.id, exc)
