@@ -11,7 +11,7 @@ provider, which also names the model for the audit log, the eval reports and the
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from app.drafting import draft as drafting
@@ -49,11 +49,11 @@ class Services:
     retriever: Retriever
     writer: Writer
     """Writes the drafts (`app.writers.factory.make_writer`); it knows its provider and model."""
-    audit_dir: Path = field(init=False)
-    """Where drafts are logged (`settings.data_dir`)."""
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "audit_dir", Path(self.settings.data_dir))
+    @property
+    def audit_dir(self) -> Path:
+        """Where drafts are logged (`settings.data_dir`)."""
+        return Path(self.settings.data_dir)
 
     @property
     def provider(self) -> str:

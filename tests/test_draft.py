@@ -33,9 +33,9 @@ from app.drafting.draft import (
     draft,
     draft_stream,
     redact_leaks,
-    resolve_citations,
 )
 from app.drafting.prompt import build_messages, system_prompt
+from app.drafting.review import resolve_citations
 from app.errors import InputError, ModelError
 from app.settings import Settings
 from app.writers.factory import make_writer

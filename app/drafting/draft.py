@@ -27,20 +27,17 @@ from app.drafting.review import (
     LEAK_WARNING,
     REDACTED,
     redact_leaks,
-    resolve_citations,  # noqa: F401  (re-exported: the tests import it from here)
     review,
 )
 from app.errors import InputError, ModelError
 from app.records import Draft, Precedent
 from app.retrieve import has_precedent
 from app.settings import Settings
-from app.text import HOUSE_MAX_WORDS, HOUSE_MIN_WORDS
 from app.writers.base import Writer
 from app.writers.tokens import ensure_tiktoken_cache
 
 log = logging.getLogger(__name__)
 
-MIN_WORDS, MAX_WORDS = HOUSE_MIN_WORDS, HOUSE_MAX_WORDS
 GAP = "[INPUT NODIG: {}]"
 ABSTAIN_TEXT = (
     "Het kabinet heeft zich over deze vraag niet eerder uitgesproken in de beschikbare "
@@ -267,14 +264,13 @@ def draft_stream(
             raise _failed(d, exc, t0, audit_dir) from exc
         timings["generate"] = time.perf_counter() - t1
         raw = _clean("".join(pieces))
-        secret = f"{system_prompt(settings)}\n{compose.system_text(settings)}"
-        tidied, dropped = tidy.tidy_report(raw, original)
-        note = tidy.drop_warning(dropped)
-        if note and not turns and design == "free":  # connect: the opening alone, see below
-            d.warnings.append(note)
+        secret = "\n".join(system_texts(settings))
         if turns:
             d.text = raw
         elif design == "free":
+            note = tidy.drop_warning(tidy.tidy_report(raw, original)[1])
+            if note:  # connect: the opening alone is judged, see below
+                d.warnings.append(note)
             raw, leaked = redact_leaks(raw, secret)
             if leaked:
                 d.warnings.append(LEAK_WARNING)
