@@ -17,10 +17,11 @@ from app.records import Draft, Precedent
 from app.text import sentences as draft_sentences
 from evals.metrics import GAP_RE, clean, states
 
-"""A draft sharing this many consecutive words with the question repeats it. Measured on the
-corpus: 10 of 337 real answers share >= 10 words with their own question (297 share fewer than
-6), e.g. source-letter answer 23 quotes its question to correct it; so an echo is rare in real
-answers but not impossible, and the count is reported, not gated at zero for every model."""
+# ECHO_RUN (app.drafting.tidy): a draft sharing this many consecutive words with the question
+# repeats it. Measured on the corpus: 10 of 337 real answers share >= 10 words with their own
+# question (297 share fewer than 6), e.g. source-letter answer 23 quotes its question to correct
+# it; so an echo is rare in real answers but not impossible, and the count is reported, not
+# gated at zero for every model.
 PREMISE_PREFIX = "De vraag noemt"
 """How `app.checking.check.premise_warnings` (and the Draft's warnings) start."""
 _WORD = re.compile(r"\w+")

@@ -217,12 +217,13 @@ def run_part(
     """Draft and score the letter's items and cases: the run's `letter` part and its summary
     sections."""
     items, cases = [], []
+    by_item = linked_to(part.links)
     for n, item in enumerate([*part.items, *part.cases]):
         if progress:
             progress(n, part.size, item.id)
         row, d = draft_item(item, svc)
         if item.kind == "letter":
-            items.append(letter_row(item, row, d, part.links))
+            items.append(letter_row(item, row, d, by_item.get(item.id, [])))
         else:
             cases.append(row)
     summary = summarise(items, cases)
@@ -240,10 +241,11 @@ def run_part(
 
 
 def letter_row(item: EvalItem, row: ItemRow, d: Draft, links: Sequence[LetterLink]) -> ItemRow:
-    """A letter answer's row with its links, the link scores and its facts located."""
+    """A letter answer's row with its `links` (those of this answer), the link scores and its
+    facts located."""
     mine = [
         {"id": x.b if x.a == item.id else x.a, "kind": x.kind, "evidence": x.evidence}
-        for x in linked_to(links).get(item.id, [])
+        for x in links
     ]
     rank = row.scores["rank"]
     wording = {x["id"] for x in mine if x["kind"] == "wording"}
@@ -254,10 +256,10 @@ def letter_row(item: EvalItem, row: ItemRow, d: Draft, links: Sequence[LetterLin
         else None,
         "wording_hit@3": bool(wording & set(row.retrieved[:TOP_LINKED])) if wording else None,
     }
+    marks = fact_marks(d, item.reference)  # checks the real answer's facts once, for both
     scores["recalled_facts"] = sorted(
-        {f.text for f in m.reference_findings(d.text, item.reference)} - {*scores["missed_facts"]}
+        {x["text"] for x in marks["reference_facts"]} - {*scores["missed_facts"]}
     )
-    marks = fact_marks(d, item.reference)
     return replace(
         row,
         scores=scores,
