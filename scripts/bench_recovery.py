@@ -23,21 +23,12 @@ import signal
 import statistics
 import time
 
-import yaml
+from bench_drafting import questions  # the same in-scope source-letter questions
 
 from app.drafting.draft import DraftError, Token
 from app.services import DraftRequest, Services
-from app.settings import ROOT, get_settings
-from app.writers.local_server import server_for
-from app.writers.model_bundle import ensure_model
-
-CASES = ROOT / "evals" / "source_letter_cases.yaml"
-
-
-def questions(n: int) -> list[str]:
-    cases = yaml.safe_load(CASES.read_text(encoding="utf-8"))
-    cases = cases.get("cases", cases) if isinstance(cases, dict) else cases
-    return [c["question"] for c in cases if c.get("category") == "in_scope"][:n]
+from app.settings import get_settings
+from app.writers.local import local_chat_model
 
 
 def timed_draft(svc: Services, question: str) -> float:
@@ -52,16 +43,11 @@ def main() -> None:
     args = parser.parse_args()
     settings = get_settings()
     svc = Services.from_settings(settings, "local")
-    server = server_for(
-        ensure_model(settings.data_dir).path,
-        settings.context_tokens,
-        settings.local_threads,
-        settings.data_dir,
-    )
+    server = local_chat_model(settings).server()  # the process-wide supervisor the writer uses
     qs = questions(args.reps + 1)
     timed_draft(svc, qs[0])  # start the worker and warm its cache
     rows = []
-    for question in qs[1 : args.reps + 1]:
+    for question in qs[1:]:
         baseline = timed_draft(svc, question)
         starts = server.starts
         t0 = time.perf_counter()

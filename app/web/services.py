@@ -1,7 +1,7 @@
 """What the web UI's handlers share: their `Services` and the input checks.
 
 Plain Python (no gradio). `Services` is `app.services.Services` (re-exported here): what every
-handler needs (settings, retriever, chat model, provider), built once when the server starts.
+handler needs (settings, retriever, writer), built once when the server starts.
 """
 
 from __future__ import annotations
