@@ -4,7 +4,8 @@ The answer gets the review every draft gets (`app.drafting.review.review`), with
 left out on purpose: a pasted text has no citation numbering of ours (its `[n]` may point
 anywhere), so the citation rules are skipped rather than guessed; and there is no leak check
 (the text is the user's, and `kv check` reports on it, it does not rewrite it). What is printed
-is the review's check report, in which our own `[INPUT NODIG: …]` gap markers are not names.
+is the review's check report (`app.drafting.review.checked`, the same function the review
+calls), in which our own `[INPUT NODIG: …]` gap markers are not names.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ def check_cmd(
     marked: the answer with problems wrapped in ⟦…⟧}.
     """
     from app.checking.check import format_report, mark_problems
-    from app.drafting.review import review
+    from app.drafting.review import checked
     from app.errors import InputError
     from app.settings import get_settings
 
@@ -99,7 +100,7 @@ def check_cmd(
         retriever = ready_retriever()
         k = k or settings.top_k
         precedents = retriever.search(q, k=k, exclude_letters=exclude_letter)
-    report = review(answer, question=q, precedents=precedents, cited=None).check
+    report = checked(answer, q, precedents)
     if as_json:
         emit_json(
             {

@@ -194,8 +194,7 @@ def review(
                 "Geen bronverwijzingen: het concept verwijst naar geen enkel precedent."
             )
         warnings += misattributed(text, cited)
-    found = check_answer(text, question, precedents)
-    report = CheckReport(tuple(f for f in found.findings if not is_gap_marker(f)), found.premises)
+    report = checked(text, question, precedents)
     warnings += [*report.premises, *check_warnings(report), *question_only(report)]
     items = provenance(text, cited) if cited is not None else provenance_against(text, precedents)
     unverified = [p for p in items if p.precedent_id and not p.verified]
@@ -210,6 +209,13 @@ def review(
             f"Lengte: {words} woorden (huisstijl: {HOUSE_MIN_WORDS}–{HOUSE_MAX_WORDS})."
         )
     return Review(text, ids, report, items, warnings)
+
+
+def checked(text: str, question: str, precedents: Sequence[Precedent]) -> CheckReport:
+    """The figure and premise check of `review` alone (what `kv check` reports): our own
+    markers are not findings."""
+    found = check_answer(text, question, precedents)
+    return CheckReport(tuple(f for f in found.findings if not is_gap_marker(f)), found.premises)
 
 
 def provenance_against(text: str, precedents: Sequence[Precedent]) -> list[SentenceProvenance]:

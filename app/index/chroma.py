@@ -40,7 +40,6 @@ __all__ = [
     "item_metadata",
     "open_client",
     "opt",
-    "sha",
     "to_precedent",
 ]
 
@@ -109,7 +108,7 @@ def embed_text(item: QAItem, scheme: EmbedText = EMBED_TEXT) -> str:
     return f"{item.question}\n\n{item.answer}"
 
 
-def sha(*parts: str) -> str:
+def _sha(*parts: str) -> str:
     return hashlib.sha1("\x1f".join(parts).encode("utf-8")).hexdigest()
 
 
@@ -128,8 +127,8 @@ def item_metadata(letter: Letter, item: QAItem, text: str) -> dict[str, Any]:
         "question": item.question,
         "answer": item.answer,
     }
-    meta["text_hash"] = sha(text)
-    meta["hash"] = sha(text, *(f"{k}={meta[k]}" for k in sorted(meta)))
+    meta["text_hash"] = _sha(text)
+    meta["hash"] = _sha(text, *(f"{k}={meta[k]}" for k in sorted(meta)))
     return meta
 
 
@@ -138,8 +137,8 @@ def opt(v: Any) -> str | None:
     return str(v) if v not in (None, "") else None
 
 
-def to_precedent(item_id: str, m: Any, score: float = 0.0, **scores: Any) -> Precedent:
-    """A stored record (id and metadata) as a `Precedent`."""
+def to_precedent(item_id: str, m: Any) -> Precedent:
+    """A stored record (id and metadata) as a `Precedent`; `Store.query` adds its scores."""
     numbers = tuple(int(n) for n in str(m.get("numbers") or "").split(",") if n.strip())
     return Precedent(
         id=item_id,
@@ -147,10 +146,9 @@ def to_precedent(item_id: str, m: Any, score: float = 0.0, **scores: Any) -> Pre
         numbers=numbers,
         question=str(m.get("question") or ""),
         answer=str(m.get("answer") or ""),
-        score=score,
+        score=0.0,
         fractie=opt(m.get("fractie")),
         title=opt(m.get("title")),
         date=opt(m.get("date")),
         ministry=opt(m.get("ministry")),
-        **scores,
     )
